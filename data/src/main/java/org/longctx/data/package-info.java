@@ -1,0 +1,2 @@
+/** Shard readers, tokenizer, filters, packing, Arrow IO, synthetic long-context tasks. */
+package org.longctx.data;

@@ -1,0 +1,106 @@
+package org.longctx.jobs;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+import org.longctx.jobs.config.ConfigException;
+import org.longctx.jobs.config.ConfigLoader;
+import org.longctx.jobs.config.ExperimentConfig;
+
+/**
+ * One {@code longctx} subcommand. Every job class exposes one of these and a {@code main}
+ * that calls {@link #main(Subcommand, String[])}, so the same code runs from
+ * {@code bin/longctx NAME} and from {@code spark-submit --class org.longctx.jobs.XxxJob}.
+ *
+ * @param name the word after {@code longctx}
+ * @param summary one line for {@code longctx help}
+ * @param usage the full text printed by {@code --help}
+ * @param flags options that take no value ({@code --verbose} and {@code --help} are implied)
+ * @param options options that take a value
+ * @param body what runs; returns the exit status
+ */
+public record Subcommand(
+    String name, String summary, String usage, Set<String> flags, Set<String> options, Body body) {
+
+  /** The work of a subcommand, given its parsed and checked arguments. */
+  @FunctionalInterface
+  public interface Body {
+    int run(Args args) throws Exception;
+  }
+
+  /** Options every subcommand accepts. */
+  static final Set<String> COMMON_FLAGS = Set.of("--verbose", "--help");
+
+  /** Runs the subcommand and exits the JVM with its status (the {@code main} of a job). */
+  public static void main(Subcommand command, String[] argv) {
+    int status = command.execute(argv, System.out, System.err);
+    System.out.flush();
+    System.exit(status);
+  }
+
+  /**
+   * Runs the subcommand: {@code --help} prints usage; a bad command line or config prints one
+   * line and returns 2; any other failure prints its reason and returns 1. Positional words are
+   * left to the body ({@link Args#positionals()}).
+   */
+  public int execute(String[] argv, PrintStream out, PrintStream err) {
+    Args args;
+    try {
+      Set<String> allFlags = new HashSet<>(flags);
+      allFlags.addAll(COMMON_FLAGS);
+      if (Arrays.asList(argv).contains("--help")) {
+        out.println(usage.strip());
+        return 0;
+      }
+      args = Args.parse(argv, allFlags, options);
+    } catch (UsageException e) {
+      err.println("longctx " + name + ": " + e.getMessage() + " (see 'longctx " + name + " --help')");
+      return 2;
+    }
+    boolean verbose = args.flag("--verbose");
+    if (verbose) {
+      Configurator.setLevel("org.longctx", Level.DEBUG);
+      Configurator.setRootLevel(Level.INFO);
+    }
+    try {
+      return body.run(args);
+    } catch (UsageException e) {
+      err.println("longctx " + name + ": " + e.getMessage() + " (see 'longctx " + name + " --help')");
+      return 2;
+    } catch (ConfigException e) {
+      err.println("longctx " + name + ": " + e.getMessage());
+      return 2;
+    } catch (Exception | Error e) {
+      err.println("longctx " + name + ": failed: " + describe(e));
+      if (verbose) {
+        e.printStackTrace(err);
+      } else {
+        err.println("(run with --verbose for the stack trace)");
+      }
+      return 1;
+    }
+  }
+
+  /** Loads {@code --config} (if given, else the defaults) with every {@code --set} applied. */
+  public static ExperimentConfig loadConfig(Args args) {
+    List<String> overrides = args.values("--set");
+    return args.value("--config")
+        .map(p -> ConfigLoader.load(Path.of(p), overrides))
+        .orElseGet(() -> ConfigLoader.fromOverrides(overrides));
+  }
+
+  private static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+    for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+      if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
+        sb.append(": ").append(c.getMessage());
+      }
+    }
+    return sb.toString();
+  }
+}

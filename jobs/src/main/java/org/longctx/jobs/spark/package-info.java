@@ -1,0 +1,2 @@
+/** Spark wiring shared by every job: session construction, Kryo registration, JDK flags. */
+package org.longctx.jobs.spark;

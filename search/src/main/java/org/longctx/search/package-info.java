@@ -1,0 +1,2 @@
+/** LongRoPE evolutionary search for rope rescale factors. */
+package org.longctx.search;

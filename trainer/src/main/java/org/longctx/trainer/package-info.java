@@ -1,0 +1,2 @@
+/** The Llama model, attention modes, optimizer, recipes, evaluation, generation. */
+package org.longctx.trainer;
