@@ -146,7 +146,7 @@ public final class StandaloneCluster implements AutoCloseable {
   private ProcessBuilder processBuilder(List<String> mainAndArgs, Path log) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(List.of(SparkSessions.ADD_OPENS.split(" ")));
+    command.addAll(List.of(SparkSessions.JVM_OPTIONS.split(" ")));
     command.add("-Xmx1g");
     command.add("-cp");
     command.add(home.resolve("jars") + "/*");

@@ -17,11 +17,13 @@ public final class SparkSessions {
   private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
 
   /**
-   * The {@code --add-opens} flags Spark, Arrow and Kryo need on JDK 17. The driver JVM gets
-   * them from {@code bin/longctx} (or spark-submit's {@code --driver-java-options}); executors
-   * get them through {@code spark.executor.extraJavaOptions}, set here.
+   * JVM options every longctx process needs: the {@code --add-opens} flags Spark, Arrow and
+   * Kryo need on JDK 17, and DJL's offline switch (the native library comes from a jar, never
+   * from the network). The driver JVM gets them from {@code bin/longctx} (or spark-submit's
+   * {@code --driver-java-options}); executors get them through
+   * {@code spark.executor.extraJavaOptions}, set here.
    */
-  public static final String ADD_OPENS = String.join(" ",
+  public static final String JVM_OPTIONS = String.join(" ",
       "--add-opens=java.base/java.lang=ALL-UNNAMED",
       "--add-opens=java.base/java.nio=ALL-UNNAMED",
       "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
@@ -30,7 +32,8 @@ public final class SparkSessions {
       "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
       "--add-opens=java.base/java.net=ALL-UNNAMED",
       "--add-opens=java.base/java.io=ALL-UNNAMED",
-      "-Dio.netty.tryReflectionSetAccessible=true");
+      "-Dio.netty.tryReflectionSetAccessible=true",
+      "-Dai.djl.offline=true");
 
   private SparkSessions() {}
 
@@ -55,7 +58,7 @@ public final class SparkSessions {
     }
     String executorOptions = conf.get("spark.executor.extraJavaOptions", "");
     if (!executorOptions.contains("--add-opens=java.base/java.nio")) {
-      conf.set("spark.executor.extraJavaOptions", (ADD_OPENS + " " + executorOptions).strip());
+      conf.set("spark.executor.extraJavaOptions", (JVM_OPTIONS + " " + executorOptions).strip());
     }
     return conf;
   }
