@@ -1,0 +1,102 @@
+package org.longctx.trainer.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.longctx.trainer.optim.StepOutcome;
+
+class MetricsLogTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void writesOneJsonLinePerStepAProgressLineAndASummary() throws Exception {
+    AtomicLong clock = new AtomicLong(5_000_000_000L);
+    List<String> console = new ArrayList<>();
+    try (MetricsLog log = MetricsLog.open(dir, 10, 0, 2, clock::get, console::add)) {
+      clock.addAndGet(2_000_000_000L);  // 2 s for 4096 tokens
+      log.record(1, 3.5, 1e-4, 0.75, 4096, 65536, false, 0);
+      clock.addAndGet(1_000_000_000L);  // 1 s
+      log.record(2, 3.25, 2e-4, 0.5, 4096, 65536, false, 0);
+      clock.addAndGet(1_000_000_000L);
+      log.record(3, Double.NaN, 3e-4, 4096, new StepOutcome(false, Double.NaN, false, 65536, 32768, 1, 2));
+      TrainSummary summary = log.finish();
+
+      List<String> lines = Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE));
+      assertEquals(3, lines.size());
+      JsonNode first = JSON.readTree(lines.get(0));
+      List<String> keys = new ArrayList<>();
+      first.fieldNames().forEachRemaining(keys::add);
+      assertEquals(List.of("step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "loss_scale", "skipped",
+          "skipped_steps", "elapsed_s"), keys);
+      assertEquals(1, first.get("step").asLong());
+      assertEquals(3.5, first.get("loss").asDouble());
+      assertEquals(2048.0, first.get("tokens_per_s").asDouble());
+      assertEquals(2.0, first.get("elapsed_s").asDouble());
+      assertEquals(4096.0, JSON.readTree(lines.get(1)).get("tokens_per_s").asDouble());
+      JsonNode third = JSON.readTree(lines.get(2));
+      assertEquals("NaN", third.get("loss").asText());
+      assertTrue(third.get("skipped").asBoolean());
+      assertEquals(1, third.get("skipped_steps").asLong());
+      assertEquals(Double.NaN, Double.parseDouble(third.get("grad_norm").asText()));
+
+      // Step 1 (first of the run) and step 2 (every 2); not step 3.
+      assertEquals(3, console.size(), console.toString());
+      assertEquals("step 1/10 | loss 3.5000 | lr 1.00e-04 | grad_norm 0.750 | 2,048 tok/s | scale 65536 | ETA 0:00:18",
+          console.get(0));
+      assertTrue(console.get(1).startsWith("step 2/10 | loss 3.2500 |") && console.get(1).endsWith("ETA 0:00:12"),
+          console.get(1));
+      assertTrue(console.get(2).startsWith("done: 3/10 steps (3 this run, 1 skipped)"), console.get(2));
+
+      assertEquals(3, summary.steps());
+      assertEquals(1, summary.skippedSteps());
+      assertEquals(3.375, summary.meanLossLast(), "mean of the finite losses");
+      assertEquals(12288, summary.tokens());
+      assertEquals(3072.0, summary.tokensPerS());
+      JsonNode onDisk = JSON.readTree(dir.resolve(MetricsLog.SUMMARY_FILE).toFile());
+      assertEquals(12288, onDisk.get("tokens").asLong());
+      assertEquals(10, onDisk.get("total_steps").asLong());
+    }
+  }
+
+  @Test
+  void resumedRunAppendsAndEstimatesFromItsOwnSteps() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    try (MetricsLog log = MetricsLog.open(dir, 4, 0, 1, clock::get, s -> { })) {
+      clock.addAndGet(1_000_000_000L);
+      log.record(1, 2.0, 1e-3, 0.1, 10, 1, false, 0);
+    }
+    List<String> console = new ArrayList<>();
+    try (MetricsLog log = MetricsLog.open(dir, 4, 2, 1, clock::get, console::add)) {
+      assertThrows(IllegalArgumentException.class, () -> log.record(2, 1.0, 1e-3, 0.1, 10, 1, false, 0));
+      clock.addAndGet(10_000_000_000L);
+      log.record(3, 1.5, 1e-3, 0.1, 10, 1, false, 0);
+      assertTrue(console.get(0).endsWith("ETA 0:00:10"), console.get(0));
+      clock.addAndGet(10_000_000_000L);
+      log.record(4, 1.25, 1e-3, 0.1, 10, 1, false, 0);
+      assertTrue(console.get(1).endsWith("ETA 0:00:00"), console.get(1));
+    }
+    assertEquals(3, Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE)).size());
+  }
+
+  @Test
+  void durationFormat() {
+    assertEquals("1:01:01", MetricsLog.duration(3661));
+    assertEquals("?", MetricsLog.duration(Double.NaN));
+    assertFalse(MetricsLog.duration(59.6).contains("?"));
+  }
+}
