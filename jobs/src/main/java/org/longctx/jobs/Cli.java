@@ -14,7 +14,8 @@ public final class Cli {
   /** Every subcommand, in the order {@code help} lists them. */
   static final List<Subcommand> COMMANDS = List.of(
       ConfigJob.COMMAND,
-      ClusterCheckJob.COMMAND);
+      ClusterCheckJob.COMMAND,
+      RopeJob.COMMAND);
 
   private Cli() {}
 
