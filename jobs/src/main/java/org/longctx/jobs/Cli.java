@@ -15,7 +15,9 @@ public final class Cli {
   static final List<Subcommand> COMMANDS = List.of(
       ConfigJob.COMMAND,
       ClusterCheckJob.COMMAND,
-      RopeJob.COMMAND);
+      RopeJob.COMMAND,
+      ScoreJob.COMMAND,
+      ExportJob.COMMAND);
 
   private Cli() {}
 

@@ -1,0 +1,138 @@
+package org.longctx.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@code longctx score} and {@code longctx export} on the tiny models transformers saved
+ * (trainer's golden fixtures, from tools/reference/model_fixtures.py): logits within 1e-4 of
+ * transformers', export → score identical, and their errors.
+ */
+class ScoreExportJobTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path GOLDEN = Path.of("../trainer/src/test/resources/golden");
+
+  @TempDir Path dir;
+
+  private record Result(int status, String out, String err) {}
+
+  private static synchronized Result longctx(String... argv) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream previous = System.out;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      System.setOut(o); // jobs print their result to stdout
+      int status = Cli.run(argv, o, e);
+      return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(previous);
+    }
+  }
+
+  private static JsonNode reference(String model, String caseName) throws Exception {
+    for (JsonNode c : JSON.readTree(GOLDEN.resolve(model).resolve("reference.json").toFile()).get("cases")) {
+      if (c.get("name").asText().equals(caseName)) {
+        return c;
+      }
+    }
+    throw new AssertionError("no case " + caseName);
+  }
+
+  private static String ids(JsonNode c) {
+    StringBuilder sb = new StringBuilder();
+    c.get("input_ids").forEach(v -> sb.append(sb.length() == 0 ? "" : ",").append(v.asLong()));
+    return sb.toString();
+  }
+
+  private static double maxAbsDiff(JsonNode expected, JsonNode actual) {
+    assertEquals(expected.size(), actual.size(), "rows");
+    double worst = 0;
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i).size(), actual.get(i).size(), "vocabulary");
+      for (int j = 0; j < expected.get(i).size(); j++) {
+        worst = Math.max(worst, Math.abs(expected.get(i).get(j).asDouble() - actual.get(i).get(j).asDouble()));
+      }
+    }
+    return worst;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama-gqa-yarn", "qwen2-bias-tied", "mistral-sharded"})
+  void scoreMatchesTransformers(String model) throws Exception {
+    for (String caseName : new String[] {"short", "long"}) {
+      JsonNode c = reference(model, caseName);
+      Result r = longctx("score", "--model", GOLDEN.resolve(model).toString(), "--input-ids", ids(c), "--attention-chunk", "7");
+      assertEquals(0, r.status(), r.err());
+      double diff = maxAbsDiff(c.get("logits"), JSON.readTree(r.out()).get("logits"));
+      assertTrue(diff <= 1e-4, model + "/" + caseName + ": max |Δ| " + diff);
+    }
+  }
+
+  @Test
+  void scoreWritesAFileAndHonoursPositionIds() throws Exception {
+    JsonNode c = reference("llama-gqa-yarn", "pose_positions");
+    StringBuilder pos = new StringBuilder();
+    c.get("position_ids").forEach(v -> pos.append(pos.length() == 0 ? "" : ",").append(v.asLong()));
+    Path out = dir.resolve("logits.json");
+    Result r = longctx("score", "--model", GOLDEN.resolve("llama-gqa-yarn").toString(), "--input-ids", ids(c),
+        "--position-ids", pos.toString(), "--out", out.toString());
+    assertEquals(0, r.status(), r.err());
+    assertEquals("", r.out());
+    assertTrue(maxAbsDiff(c.get("logits"), JSON.readTree(out.toFile()).get("logits")) <= 1e-4);
+  }
+
+  @Test
+  void exportThenScoreGivesIdenticalLogits() throws Exception {
+    String model = GOLDEN.resolve("llama-gqa-yarn").toString();
+    Path out = dir.resolve("exported");
+    Result e = longctx("export", "--from", model, "--out", out.toString(), "--max-shard-size", "100KB");
+    assertEquals(0, e.status(), e.err());
+    assertTrue(e.out().startsWith("exported LlamaForCausalLM (rope yarn, float32) to "), e.out());
+    assertTrue(Files.exists(out.resolve("model.safetensors.index.json")));
+    Result before = longctx("score", "--model", model, "--input-ids", "1,5,9,17,3");
+    Result after = longctx("score", "--model", out.toString(), "--input-ids", "1,5,9,17,3");
+    assertEquals(0, after.status(), after.err());
+    assertEquals(before.out(), after.out());
+
+    Path bf16 = dir.resolve("bf16");
+    Result b = longctx("export", "--from", model, "--out", bf16.toString(), "--dtype", "bfloat16");
+    assertEquals(0, b.status(), b.err());
+    assertEquals("bfloat16", JSON.readTree(bf16.resolve("config.json").toFile()).get("torch_dtype").asText());
+  }
+
+  @Test
+  void badCommandLinesSayWhatIsWrong() {
+    String model = GOLDEN.resolve("llama-gqa-yarn").toString();
+    Result r = longctx("score", "--model", model, "--input-ids", "1,500");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("id 500 is outside the vocabulary (0..127)"), r.err());
+    r = longctx("score", "--model", model, "--input-ids", "1,x");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("--input-ids must be comma-separated integers"), r.err());
+    r = longctx("score", "--model", model, "--input-ids", "1,2", "--position-ids", "0");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("give one position per id"), r.err());
+    r = longctx("score", "--input-ids", "1");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("missing --model"), r.err());
+    r = longctx("score", "--model", dir.resolve("nothing").toString(), "--input-ids", "1");
+    assertEquals(1, r.status());
+    assertTrue(r.err().contains("no such folder"), r.err());
+    r = longctx("export", "--from", model, "--out", dir.resolve("x").toString(), "--dtype", "int8");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("--dtype must be float32, float16 or bfloat16"), r.err());
+  }
+}
