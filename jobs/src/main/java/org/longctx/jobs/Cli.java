@@ -17,7 +17,12 @@ public final class Cli {
       ClusterCheckJob.COMMAND,
       RopeJob.COMMAND,
       ScoreJob.COMMAND,
-      ExportJob.COMMAND);
+      ExportJob.COMMAND,
+      TokenizerJob.COMMAND,
+      SynthJob.COMMAND,
+      PrepareJob.COMMAND,
+      BenchJob.COMMAND,
+      TrainJob.COMMAND);
 
   private Cli() {}
 

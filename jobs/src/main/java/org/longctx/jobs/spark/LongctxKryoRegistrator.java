@@ -14,7 +14,10 @@ import org.longctx.jobs.ClusterCheckJob;
 public final class LongctxKryoRegistrator implements KryoRegistrator {
 
   /** Every project class that crosses a task boundary; add new ones here. */
-  static final List<Class<?>> CLASSES = List.of(ClusterCheckJob.TaskReport.class);
+  static final List<Class<?>> CLASSES = List.of(ClusterCheckJob.TaskReport.class,
+      org.longctx.data.prepare.PrepareContext.class,
+      org.longctx.data.prepare.PartTask.class,
+      org.longctx.data.prepare.PartResult.class);
 
   @Override
   public void registerClasses(Kryo kryo) {

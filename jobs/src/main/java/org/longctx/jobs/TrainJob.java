@@ -1,0 +1,120 @@
+package org.longctx.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.longctx.jobs.config.ConfigLoader;
+import org.longctx.jobs.config.ExperimentConfig;
+import org.longctx.trainer.recipes.PoseRecipe;
+import org.longctx.trainer.recipes.PretrainRecipe;
+import org.longctx.trainer.recipes.StopSignal;
+import org.longctx.trainer.recipes.TrainingResult;
+import org.longctx.trainer.recipes.TrainingRun;
+
+/**
+ * Trains a model with the recipe the config names ({@code train.recipe}), writing checkpoints,
+ * metrics and, at the end, a Hugging Face folder.
+ *
+ * <pre>Usage: longctx train --config X.yaml [--resume] [--set key=value]...</pre>
+ */
+public final class TrainJob {
+  static final String USAGE = """
+      Usage: longctx train --config X.yaml [--resume] [--set section.key=value]...
+
+      Runs train.recipe in this process (one replica; CPU float32):
+        pretrain  causal LM on packed rows of train.seq_len tokens, from model.init (random,
+                  seeded) or from model.path
+        pose      PoSE fine-tuning of model.path: train at Lc = train.seq_len while position ids
+                  span Lt = train.target_len, with the rope: section at the target factor
+
+      Writes into output.dir (default runs/<name>):
+        metrics.jsonl   one line per step: loss, lr, grad_norm, tokens_per_s, loss_scale, skipped
+        summary.json    the final summary
+        checkpoints/    step-N every train.checkpoint_every steps, at the end and on SIGTERM or
+                        Ctrl-C (the newest train.keep_checkpoints are kept)
+        hf/             with train.export_at_end: a Hugging Face folder whose config.json carries
+                        the rope scaling that was trained
+        tokenizer/      the tokenizer the run used
+
+      --resume   continue from the latest checkpoint in output.dir: weights, AdamW moments, loss
+                 scaler, step and data position are restored, so the run goes on exactly as if
+                 it had never stopped
+      --set      override one key, e.g. --set train.steps=20
+
+      Exit status: 0 when the run completed, 143 (SIGTERM) or 130 (SIGINT) when it stopped
+      early after saving a checkpoint.
+      """;
+
+  public static final Subcommand COMMAND = new Subcommand(
+      "train", "train a model (recipes: pretrain, pose) with checkpoints and metrics", USAGE,
+      Set.of("--resume"), Set.of("--config", "--set"), TrainJob::run);
+
+  private TrainJob() {}
+
+  public static void main(String[] args) {
+    Subcommand.main(COMMAND, args);
+  }
+
+  static int run(Args args) throws Exception {
+    args.noPositionals();
+    if (args.value("--config").isEmpty()) {
+      throw new UsageException("--config X.yaml is required");
+    }
+    ExperimentConfig config = Subcommand.loadConfig(args);
+    return train(config, args.flag("--resume"), StopSignal.installOnSignals());
+  }
+
+  /** Runs the configured recipe; returns the exit status. */
+  static int train(ExperimentConfig config, boolean resume, StopSignal stop) throws Exception {
+    Path out = Path.of(config.output().resolveDir(config.name()));
+    if (config.output().overwrite() && !resume && Files.exists(out)) {
+      deleteTree(out);
+    }
+    JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
+    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), out, resume, experiment, stop);
+    TrainingResult result = switch (config.train().recipe()) {
+      case "pretrain" -> PretrainRecipe.run(run);
+      case "pose" -> PoseRecipe.run(run);
+      default -> throw new IllegalStateException("recipe " + config.train().recipe());
+    };
+    System.out.println(describe(result, out));
+    if (result.stoppedBy() != null) {
+      return "SIGINT".equals(result.stoppedBy()) ? 130 : 143;
+    }
+    return 0;
+  }
+
+  static String describe(TrainingResult r, Path out) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("train ").append(r.recipe()).append(": step ").append(r.step()).append('/').append(r.totalSteps());
+    if (r.summary() != null) {
+      sb.append(String.format(", final loss %.4f (mean of last %d: %.4f), %.0f tokens/s, %d skipped step(s)",
+          r.summary().finalLoss(), Math.min(20, r.losses().size()), r.summary().meanLossLast(), r.summary().tokensPerS(),
+          r.summary().skippedSteps()));
+    }
+    if (r.stoppedBy() != null) {
+      sb.append("\n  stopped by ").append(r.stoppedBy()).append("; continue with --resume");
+    }
+    sb.append("\n  metrics:    ").append(out.resolve("metrics.jsonl"));
+    if (r.checkpoint() != null) {
+      sb.append("\n  checkpoint: ").append(r.checkpoint());
+    }
+    if (r.export() != null) {
+      sb.append("\n  exported:   ").append(r.export());
+    }
+    return sb.toString();
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,382 @@
+package org.longctx.trainer.recipes;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.longctx.checkpoints.LlamaConfig;
+import org.longctx.checkpoints.Storage;
+import org.longctx.checkpoints.safetensors.SafetensorsDtype;
+import org.longctx.checkpoints.safetensors.SafetensorsReader;
+import org.longctx.checkpoints.safetensors.TensorEntry;
+import org.longctx.checkpoints.training.CheckpointContents;
+import org.longctx.checkpoints.training.CheckpointStore;
+import org.longctx.checkpoints.training.LoadedCheckpoint;
+import org.longctx.checkpoints.training.TrainingState;
+import org.longctx.data.DataConfig;
+import org.longctx.data.tokenizer.ByteLevelTokenizer;
+import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.positional.Rope;
+import org.longctx.positional.RopeConfig;
+import org.longctx.positional.Ropes;
+import org.longctx.trainer.HfExport;
+import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.TrainConfig;
+import org.longctx.trainer.optim.AdamW;
+import org.longctx.trainer.optim.AdamWConfig;
+import org.longctx.trainer.optim.AdamWState;
+import org.longctx.trainer.optim.FloatTensor;
+import org.longctx.trainer.optim.LossScaler;
+import org.longctx.trainer.optim.LossScalerState;
+import org.longctx.trainer.optim.LrSchedule;
+import org.longctx.trainer.optim.NamedParameter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pieces both recipes need word for word: the tokenizer, building or loading the model,
+ * the optimizer from the config, checkpoint save and restore, and the final export. The
+ * training loops themselves live in the recipe files.
+ *
+ * <p>A checkpoint ({@link CheckpointStore}) holds:
+ * <ul>
+ *   <li>{@code model.safetensors}: the weights (float32, Hugging Face names) and
+ *       {@code config.json} with the rope being trained, so a step directory is a model folder;</li>
+ *   <li>{@code optimizer.safetensors}: AdamW's {@code exp_avg.<p>}, {@code exp_avg_sq.<p>}
+ *       (and {@code master.<p>} for float16 parameters), plus one-element tensors
+ *       {@value #ADAMW_STEP} (I64), {@value #SCALE} (F32, always a power of two),
+ *       {@value #GROWTH_TRACKER} and {@value #SKIPPED} (I64) for the loss scaler;</li>
+ *   <li>{@code state.json}: the step, {@code rng} = the seed (every random draw is derived from
+ *       the seed and a document index, so no generator state needs saving) and
+ *       {@code data_cursor} = {@link TrainingData#cursor()};</li>
+ *   <li>{@code experiment.json}: the resolved experiment config.</li>
+ * </ul>
+ */
+public final class TrainingSupport {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingSupport.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String ADAMW_STEP = "adamw.step";
+  static final String SCALE = "loss_scaler.scale";
+  static final String GROWTH_TRACKER = "loss_scaler.growth_tracker";
+  static final String SKIPPED = "loss_scaler.skipped_steps";
+
+  /** Documents longer than this many times Lc are cut, as the PoSE reference tokenizes them. */
+  public static final int POSE_DOCUMENT_FACTOR = 5;
+
+  private TrainingSupport() {}
+
+  // ---- tokenizer ----
+
+  /**
+   * The tokenizer of the run: {@code data.tokenizer} when set, else the {@code tokenizer.json}
+   * of the model folder, else the built-in byte-level tokenizer (ids 0–255 bytes, 256
+   * {@code <s>}, 257 {@code </s>}, 258 {@code <pad>}). It is written to
+   * {@code OUT/tokenizer/} so checkpoints and exports can name it.
+   *
+   * @param modelFolder the model's folder, or null when the model is created from scratch
+   */
+  public static TokenizerSpec tokenizer(DataConfig data, org.apache.hadoop.fs.Path modelFolder, Path writeTo) throws IOException {
+    Configuration conf = Storage.defaultConf();
+    TokenizerSpec spec;
+    byte[] configJson = null;
+    org.apache.hadoop.fs.Path file = null;
+    if (!data.tokenizer().isEmpty()) {
+      file = Storage.path(data.tokenizer());
+      FileSystem fs = Storage.fileSystem(file, conf);
+      if (!fs.exists(file)) {
+        throw new IllegalArgumentException("data.tokenizer: " + file + " does not exist; 'longctx tokenizer byte-level --out DIR' writes one");
+      }
+      if (fs.getFileStatus(file).isDirectory()) {
+        file = new org.apache.hadoop.fs.Path(file, "tokenizer.json");
+      }
+    } else if (modelFolder != null && Storage.fileSystem(modelFolder, conf).exists(new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json"))) {
+      file = new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json");
+    }
+    byte[] json;
+    if (file == null) {
+      json = ByteLevelTokenizer.tokenizerJson().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      configJson = ByteLevelTokenizer.tokenizerConfigJson(1 << 20).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      spec = TokenizerSpec.of(json, configJson, "byte-level (built in)", data.bosToken(), data.eosToken());
+    } else {
+      FileSystem fs = Storage.fileSystem(file, conf);
+      json = Storage.readAll(fs, file);
+      org.apache.hadoop.fs.Path sibling = new org.apache.hadoop.fs.Path(file.getParent(), "tokenizer_config.json");
+      configJson = fs.exists(sibling) ? Storage.readAll(fs, sibling) : null;
+      spec = TokenizerSpec.of(json, configJson, file.toString(), data.bosToken(), data.eosToken());
+    }
+    Files.createDirectories(writeTo);
+    Files.write(writeTo.resolve("tokenizer.json"), json);
+    if (configJson != null) {
+      Files.write(writeTo.resolve("tokenizer_config.json"), configJson);
+    }
+    return spec;
+  }
+
+  /** Warns when the prepared data was tokenized with another tokenizer than the run's. */
+  public static void checkTokenizer(TrainingData data, TokenizerSpec tokenizer) {
+    if (data.prepared() != null && !data.prepared().tokenizerSha256().equals(tokenizer.sha256())) {
+      LOG.warn("{} was prepared with tokenizer {} but this run uses {} ({}): synthetic and prepared documents may not agree",
+          data.prepared().location(), data.prepared().tokenizerSha256(), tokenizer.sha256(), tokenizer.source());
+    }
+  }
+
+  // ---- model ----
+
+  /** Refuses what the recipes cannot train correctly. */
+  static DataType computeType(ModelConfig model) {
+    if (model.dtype().equals("float16")) {
+      // LlamaModel's float16 forward computes RMSNorm's mean of squares in float32 through DJL
+      // casts, which autograd does not record: gradients would silently skip every norm.
+      throw new IllegalArgumentException("model.dtype: float16 training is not available: the model's float16 path "
+          + "casts inside RMSNorm with DJL's toType, which autograd does not see, so gradients would be wrong; "
+          + "train in float32");
+    }
+    return DataType.FLOAT32;
+  }
+
+  /**
+   * The architecture of a model trained from scratch: {@code model.init} (its defaults when
+   * absent) with the {@code rope:} section (default rope when absent); BOS/EOS ids default to
+   * the tokenizer's.
+   */
+  public static LlamaConfig initConfig(ModelConfig.Init init, RopeConfig rope, TokenizerSpec tokenizer) {
+    ModelConfig.Init i = init == null ? ModelConfig.Init.defaults() : init;
+    Rope r = Ropes.create(rope, i.headDim(), i.ropeTheta(), i.maxPositionEmbeddings());
+    Integer bos = i.bosTokenId() != null ? i.bosTokenId() : tokenizer.bosId() >= 0 ? Integer.valueOf(tokenizer.bosId()) : null;
+    Integer eos = i.eosTokenId() != null ? i.eosTokenId() : tokenizer.eosId() >= 0 ? Integer.valueOf(tokenizer.eosId()) : null;
+    if (tokenizer.vocabSize() > i.vocabSize()) {
+      throw new IllegalArgumentException("model.init.vocab_size: the tokenizer " + tokenizer.source() + " has " + tokenizer.vocabSize()
+          + " ids but the model only " + i.vocabSize());
+    }
+    return new LlamaConfig(LlamaConfig.Architecture.LLAMA, i.vocabSize(), i.hiddenSize(), i.intermediateSize(),
+        i.numHiddenLayers(), i.numAttentionHeads(), i.numKeyValueHeads(), i.headDim(), i.rmsNormEps(),
+        i.tieWordEmbeddings(), false, false, false, r, bos, eos == null ? List.of() : List.of(eos), i.padTokenId());
+  }
+
+  /**
+   * The rope a run trains with, for a base model: the {@code rope:} section (or the model's own
+   * rope) with {@code max_position_embeddings = window}. Variants that measure a ramp against
+   * the original window (yarn, yarn_pose, longrope, llama3) get the base model's
+   * {@code max_position_embeddings} as {@code original_max_position_embeddings} unless the
+   * section sets it.
+   */
+  public static Rope ropeFor(LlamaConfig base, RopeConfig rope, int window) {
+    RopeConfig r = rope == null ? base.rope().toConfig() : rope;
+    if (r.originalMaxPositionEmbeddings() == null && List.of("yarn", "yarn_pose", "longrope", "llama3").contains(r.ropeType())) {
+      r = new RopeConfig(r.ropeType(), r.ropeTheta(), r.factor(), base.maxPositionEmbeddings(), r.betaFast(), r.betaSlow(),
+          r.mscale(), r.mscaleAllDim(), r.attentionFactor(), r.truncate(), r.shortFactor(), r.longFactor(), r.lowFreqFactor(),
+          r.highFreqFactor(), r.startTokens());
+    }
+    return Ropes.create(r, base.headDim(), base.rope().ropeTheta(), Math.max(window, base.maxPositionEmbeddings()));
+  }
+
+  /** Reads the {@code config.json} of the model at {@code location} (folder, step directory or checkpoint root). */
+  public static LlamaConfig readModelConfig(String location) throws IOException {
+    Configuration conf = Storage.defaultConf();
+    return ModelWeights.readConfig(CheckpointStore.modelFolder(Storage.path(location), conf), conf);
+  }
+
+  /** The model folder behind {@code location}. */
+  public static org.apache.hadoop.fs.Path modelFolder(String location) throws IOException {
+    return CheckpointStore.modelFolder(Storage.path(location), Storage.defaultConf());
+  }
+
+  /** Loads the weights at {@code location} into a model of {@code config} (whose rope may differ from the folder's). */
+  public static LlamaModel loadWeights(String location, LlamaConfig config, DataType dtype) throws IOException {
+    Configuration conf = Storage.defaultConf();
+    org.apache.hadoop.fs.Path folder = CheckpointStore.modelFolder(Storage.path(location), conf);
+    try (SafetensorsReader reader = SafetensorsReader.open(folder, "model", conf)) {
+      return ModelWeights.load(config, reader, dtype);
+    }
+  }
+
+  /** The model's parameters under their Hugging Face names, made trainable. */
+  public static List<NamedParameter> trainableParameters(LlamaModel model) {
+    model.setTrainable(true);
+    List<NamedParameter> out = new ArrayList<>();
+    Map<String, NDArray> params = model.parameters();
+    for (ModelWeights.Tensor t : ModelWeights.layout(model.config()).values()) {
+      out.add(new NamedParameter(t.huggingFace(), params.get(t.ours())));
+    }
+    return out;
+  }
+
+  public static long parameterCount(LlamaModel model) {
+    long n = 0;
+    for (NDArray p : model.parameters().values()) {
+      n += p.getShape().size();
+    }
+    return n;
+  }
+
+  // ---- optimizer ----
+
+  public static AdamW adamW(TrainConfig train, List<NamedParameter> params) {
+    return new AdamW(params, new AdamWConfig(train.adamBeta1(), train.adamBeta2(), train.adamEpsilon(), train.weightDecay()));
+  }
+
+  public static LrSchedule schedule(TrainConfig train) {
+    return new LrSchedule(LrSchedule.Kind.fromName(train.schedule()), train.lr(), train.warmupSteps(), train.steps(),
+        train.minLrRatio());
+  }
+
+  // ---- checkpoints ----
+
+  public static CheckpointStore store(TrainingRun run) {
+    return CheckpointStore.at(Storage.path(run.checkpointDir()), Storage.defaultConf());
+  }
+
+  /**
+   * The checkpoint to continue from: the latest one with {@code --resume} (an error when there
+   * is none), nothing for a fresh run (an error when checkpoints exist, so a run is never mixed
+   * into another's folder by accident).
+   */
+  public static Optional<LoadedCheckpoint> checkpointToResume(TrainingRun run, CheckpointStore store) throws IOException {
+    Optional<Long> latest = store.latestStep();
+    if (!run.resume()) {
+      if (latest.isPresent()) {
+        throw new IllegalArgumentException(run.checkpointDir() + " already holds checkpoints (latest step " + latest.get()
+            + "); pass --resume to continue them, or set output.dir to a new folder (output.overwrite: true replaces it)");
+      }
+      return Optional.empty();
+    }
+    if (latest.isEmpty()) {
+      throw new IllegalArgumentException("--resume: " + run.checkpointDir() + " holds no complete checkpoint to continue from");
+    }
+    LoadedCheckpoint ckpt = store.load(latest.get());
+    checkSameRun(run, ckpt.state());
+    return Optional.of(ckpt);
+  }
+
+  /** A resumed run must draw the same data: same seed, same recipe, same shapes of work. */
+  private static void checkSameRun(TrainingRun run, TrainingState state) {
+    long seed = state.rng().path("seed").asLong(Long.MIN_VALUE);
+    if (seed != run.train().seed()) {
+      throw new IllegalArgumentException("train.seed: the checkpoint was trained with seed " + state.rng().path("seed")
+          + " but the config says " + run.train().seed() + "; resume needs the same seed");
+    }
+    JsonNode saved = state.experiment().path("train");
+    if (saved.isObject() && run.experiment() != null && run.experiment().path("train").isObject()) {
+      List<String> changed = new ArrayList<>();
+      Iterator<Map.Entry<String, JsonNode>> it = run.experiment().path("train").fields();
+      while (it.hasNext()) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (!e.getValue().equals(saved.get(e.getKey()))) {
+          changed.add(e.getKey() + " " + saved.get(e.getKey()) + " → " + e.getValue());
+        }
+      }
+      if (!changed.isEmpty()) {
+        LOG.warn("resuming with train settings that differ from the checkpoint's: {}", changed);
+      }
+    }
+  }
+
+  /**
+   * Writes a checkpoint of step {@code step} and prunes all but the newest {@code keep}.
+   *
+   * @return the step directory
+   */
+  public static Path save(TrainingRun run, CheckpointStore store, long step, LlamaModel model, AdamW adamw, LossScaler scaler,
+      TrainingData data) throws IOException {
+    List<TensorEntry> weights = ModelWeights.huggingFaceTensors(model, SafetensorsDtype.F32);
+    List<TensorEntry> optimizer = new ArrayList<>();
+    AdamWState state = adamw.exportState();
+    for (Map.Entry<String, FloatTensor> e : state.tensors().entrySet()) {
+      optimizer.add(TensorEntry.ofFloats(e.getKey(), e.getValue().shape(), e.getValue().values(), SafetensorsDtype.F32));
+    }
+    LossScalerState s = scaler.state();
+    if ((float) s.scale() != s.scale()) {
+      throw new IllegalStateException("loss scale " + s.scale() + " is not exactly a float32; checkpoints store it as F32");
+    }
+    optimizer.add(longTensor(ADAMW_STEP, state.step()));
+    optimizer.add(TensorEntry.ofFloats(SCALE, new long[] {1}, new float[] {(float) s.scale()}, SafetensorsDtype.F32));
+    optimizer.add(longTensor(GROWTH_TRACKER, s.growthTracker()));
+    optimizer.add(longTensor(SKIPPED, s.skippedSteps()));
+    ObjectNode rng = JSON.createObjectNode();
+    rng.put("seed", run.train().seed());
+    rng.put("scheme", "document i draws from SplittableRandom(mix(seed, i, salt)); nothing else is random");
+    TrainingState trainingState = new TrainingState(step, rng, data.cursor(), run.experiment());
+    org.apache.hadoop.fs.Path dir = store.save(new CheckpointContents(trainingState, model.config().toHuggingFace("float32"), weights, optimizer));
+    store.prune(run.train().keepCheckpoints());
+    return run.checkpointDir().resolve(dir.getName());
+  }
+
+  private static TensorEntry longTensor(String name, long value) {
+    byte[] bytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();
+    return TensorEntry.ofBytes(name, SafetensorsDtype.I64, new long[] {1}, bytes);
+  }
+
+  /** Restores AdamW and the loss scaler from a checkpoint's optimizer file. */
+  public static void restore(LoadedCheckpoint ckpt, AdamW adamw, LossScaler scaler) throws IOException {
+    SafetensorsReader r = ckpt.optimizer();
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    for (String name : r.names()) {
+      if (name.startsWith(AdamWState.EXP_AVG) || name.startsWith(AdamWState.EXP_AVG_SQ) || name.startsWith(AdamWState.MASTER)) {
+        tensors.put(name, new FloatTensor(r.info(name).shape(), floats(r, name)));
+      }
+    }
+    adamw.importState(new AdamWState(readLong(r, ADAMW_STEP), tensors));
+    float[] scale = floats(r, SCALE);
+    scaler.restore(new LossScalerState(scale[0], Math.toIntExact(readLong(r, GROWTH_TRACKER)), readLong(r, SKIPPED)));
+  }
+
+  private static float[] floats(SafetensorsReader r, String name) throws IOException {
+    if (r.info(name).dtype() != SafetensorsDtype.F32) {
+      throw new IOException(r.source() + ": optimizer tensor " + name + " is " + r.info(name).dtype() + ", expected F32");
+    }
+    ByteBuffer b = r.bytes(name).duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    float[] out = new float[b.remaining() / 4];
+    b.asFloatBuffer().get(out);
+    return out;
+  }
+
+  private static long readLong(SafetensorsReader r, String name) throws IOException {
+    if (!r.contains(name)) {
+      throw new IOException(r.source() + ": the optimizer state has no " + name + "; was it written by longctx train?");
+    }
+    return r.bytes(name).duplicate().order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+  }
+
+  // ---- export ----
+
+  /**
+   * Writes {@code OUT/hf} from the checkpoint directory {@code stepDir}: the weights, a
+   * {@code config.json} carrying the rope the run trained (both transformers forms) and the
+   * tokenizer. A folder left by an earlier export of this run is replaced.
+   */
+  public static Path export(TrainingRun run, Path stepDir) throws IOException {
+    Path target = run.exportDir();
+    if (Files.exists(target)) {
+      deleteTree(target);
+    }
+    HfExport.Result r = HfExport.export(Storage.path(stepDir), Storage.path(target), run.train().exportDtype(),
+        HfExport.parseSize("5GB"), Storage.path(run.tokenizerDir()), Storage.defaultConf());
+    LOG.info("exported {} ({}) with rope {}", target, String.join(", ", r.files()), r.config().rope().ropeType());
+    return target;
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

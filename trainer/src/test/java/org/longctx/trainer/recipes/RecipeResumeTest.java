@@ -1,0 +1,122 @@
+package org.longctx.trainer.recipes;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.longctx.checkpoints.LlamaConfig;
+import org.longctx.checkpoints.Storage;
+import org.longctx.data.DataConfig;
+import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.TrainConfig;
+
+/**
+ * The recipes end to end on models of a few thousand parameters (seconds each): a run of 20
+ * steps and a run stopped after 10 and resumed from its checkpoint give bitwise the same losses,
+ * weights and optimizer state; stop requests, refusals. Longer variants: {@link RecipeResumeIT}.
+ */
+class RecipeResumeTest {
+  @TempDir Path dir;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static ModelConfig scratch() {
+    return new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(32));
+  }
+
+  @Test
+  void pretrainResumesBitwiseWithSplitPacking() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, 0, "split", 10, RecipeFixtures.synthetic(1.0));
+    RecipeResumeSupport.resumesBitwise(dir, train, scratch(), DataConfig.defaults(), null, RecipeResumeSupport::pretrain);
+    // the export is a model folder with the run's tokenizer
+    Path hf = dir.resolve("straight/hf");
+    assertTrue(Files.exists(hf.resolve("tokenizer.json")));
+    try (LlamaModel m = ModelWeights.load(hf.toString(), DataType.FLOAT32)) {
+      assertEquals(16, m.config().hiddenSize());
+      assertEquals(256, m.config().bosTokenId());
+    }
+  }
+
+  @Test
+  void poseSamplesSkippedPositionsUpToTheTarget() throws IOException {
+    // the examples PoSE builds: Lc tokens, increasing positions, the largest reaching beyond Lc
+    Path base = RecipeResumeSupport.baseModel(dir);
+    TrainConfig train = RecipeFixtures.train("pose", 1, 16, 128, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingRun run = RecipeFixtures.run(train, new ModelConfig(base.toString(), "float32", 0, null), DataConfig.defaults(),
+        RopeConfig.builder("linear").factor(8.0).build(), dir.resolve("pose"), false);
+    TrainingResult r = PoseRecipe.run(run);
+    assertTrue(r.completed());
+    assertTrue(Double.isFinite(r.losses().get(0)));
+    long maxPosition = 0;
+    try (var tokenizer = org.longctx.data.tokenizer.TextTokenizer.create(TokenizerSpec.byteLevel(), true);
+        TrainingData data = TrainingData.open(train, DataConfig.defaults(), tokenizer, null)) {
+      org.longctx.positional.PoseSampler sampler = new org.longctx.positional.PoseSampler(16, 128);
+      for (int i = 0; i < 50; i++) {
+        TrainingData.Document doc = data.nextDocument();
+        org.longctx.positional.PoseSample s = sampler.sampleReference(Math.min(doc.tokens().length, 80),
+            data.random(doc.index(), PoseRecipe.POSE_SALT));
+        long[] p = s.positionIds();
+        assertEquals(16, p.length);
+        for (int k = 1; k < p.length; k++) {
+          assertTrue(p[k] > p[k - 1]);
+        }
+        assertTrue(p[15] <= 127);
+        maxPosition = Math.max(maxPosition, p[15]);
+      }
+    }
+    assertTrue(maxPosition > 64, "skips reach far beyond Lc: " + maxPosition);
+  }
+
+  @Test
+  void aFreshRunRefusesAFolderWithCheckpointsAndResumeNeedsOne() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    Path out = dir.resolve("run");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, true)));
+    assertTrue(e.getMessage().contains("no complete checkpoint"), e.getMessage());
+    PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false));
+    e = assertThrows(IllegalArgumentException.class,
+        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+    assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+  }
+
+  @Test
+  void aStopRequestSavesACheckpointAndTheResumedRunMatchesAStraightOne() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingResult straight = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null,
+        dir.resolve("a"), false));
+    TrainingRun stopped = RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), false);
+    stopped.stop().request("SIGTERM");
+    TrainingResult first = PretrainRecipe.run(stopped);
+    assertEquals("SIGTERM", first.stoppedBy());
+    assertEquals(0, first.step());
+    assertTrue(Files.exists(dir.resolve("b/checkpoints/step-000000/state.json")));
+    assertEquals(null, first.export());
+    TrainingResult rest = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
+    assertEquals(straight.losses(), rest.losses());
+  }
+
+  @Test
+  void float16TrainingIsRefusedWithTheReason() {
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PretrainRecipe.run(
+        RecipeFixtures.run(train, new ModelConfig("", "float16", 0, null), DataConfig.defaults(), null, dir.resolve("h"), false)));
+    assertTrue(e.getMessage().startsWith("model.dtype: float16 training"), e.getMessage());
+  }
+}
