@@ -22,7 +22,9 @@ public final class Cli {
       SynthJob.COMMAND,
       PrepareJob.COMMAND,
       BenchJob.COMMAND,
-      TrainJob.COMMAND);
+      TrainJob.COMMAND,
+      EvalJob.COMMAND,
+      DemoJob.COMMAND);
 
   private Cli() {}
 

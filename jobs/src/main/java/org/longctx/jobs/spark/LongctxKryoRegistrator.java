@@ -17,7 +17,10 @@ public final class LongctxKryoRegistrator implements KryoRegistrator {
   static final List<Class<?>> CLASSES = List.of(ClusterCheckJob.TaskReport.class,
       org.longctx.data.prepare.PrepareContext.class,
       org.longctx.data.prepare.PartTask.class,
-      org.longctx.data.prepare.PartResult.class);
+      org.longctx.data.prepare.PartResult.class,
+      org.longctx.trainer.eval.EvalTask.class,
+      org.longctx.trainer.eval.EvalInputs.class,
+      org.longctx.trainer.eval.EvalOutput.class);
 
   @Override
   public void registerClasses(Kryo kryo) {

@@ -1,0 +1,421 @@
+package org.longctx.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.spark.sql.SparkSession;
+import org.longctx.checkpoints.Storage;
+import org.longctx.data.prepare.PreparePipeline;
+import org.longctx.data.tokenizer.ByteLevelTokenizer;
+import org.longctx.jobs.config.ConfigException;
+import org.longctx.jobs.config.ConfigLoader;
+import org.longctx.jobs.config.ExperimentConfig;
+import org.longctx.jobs.report.EvalReport;
+import org.longctx.jobs.spark.SparkSessions;
+import org.longctx.trainer.EvalConfig;
+import org.longctx.trainer.HfExport;
+import org.longctx.trainer.eval.EvalResults;
+import org.longctx.trainer.recipes.StopSignal;
+
+/**
+ * The project's main job in one command: makes synthetic data, prepares it on the embedded
+ * Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a Hugging
+ * Face folder, evaluates base / base + yarn / base + SelfExtend / PoSE on the same prompts and
+ * writes the report — each stage through the same code as its own subcommand, in this process.
+ *
+ * <pre>Usage: longctx demo [--config X.yaml] [--set key=value]...</pre>
+ */
+public final class DemoJob {
+  static final String USAGE = """
+      Usage: longctx demo [--config X.yaml] [--set key=value]... [--base-steps N] [--retrain-base]
+
+      Runs the whole pipeline on the embedded Spark, sized for a laptop (2 cores, < 10 minutes):
+        1. synth    synthetic pass-key and record/lookup documents      OUT/synth/
+        2. prepare  tokenize them into Arrow shards (local Spark)         OUT/prepared/
+        3. base     the tiny base model (window 512): model.path, or else trained here with
+                    configs/train-tiny-pretrain.yaml for --base-steps     OUT/base/
+        4. pose     PoSE fine-tuning of the base model to train.target_len  OUT/pose/
+        5. export   the PoSE model as a Hugging Face folder                OUT/pose-hf/
+        6. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
+                    base + SelfExtend) and the PoSE model, same prompts for all
+        7. report   results.json, report.html, PNG charts                  OUT/report/
+      OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
+      trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
+
+      Without --config the settings are the copy of configs/demo.yaml built into longctx.
+      --set overrides any key, e.g. --set train.steps=20 --set eval.trials=2
+      --set model.path=DIR   start from this base model instead of training one
+      --base-steps N         pretraining steps when the demo trains the base (default 200;
+                             configs/train-tiny-pretrain.yaml runs 300)
+      --retrain-base         train the base again even if OUT/base/hf exists
+      """;
+
+  public static final Subcommand COMMAND = new Subcommand(
+      "demo", "the whole pipeline on a tiny model: synth, prepare, PoSE, export, eval, report", USAGE,
+      Set.of("--retrain-base"), Set.of("--config", "--set", "--base-steps"), DemoJob::run);
+
+  /** The built-in settings: configs/demo.yaml, copied into the jar at build time. */
+  static final String BUILT_IN_CONFIG = "/org/longctx/jobs/demo.yaml";
+  /** How the demo trains a base model when model.path is empty: configs/train-tiny-pretrain.yaml, built in. */
+  static final String BUILT_IN_PRETRAIN = "/org/longctx/jobs/train-tiny-pretrain.yaml";
+  /** Pretraining steps of a base the demo trains (the config's 300 do not fit the demo's time). */
+  static final int DEFAULT_BASE_STEPS = 200;
+
+  /**
+   * Synthetic documents the prepare stage tokenizes for PoSE: pass-key samples of ¼, ½, 1 and 2
+   * times the target window and record/lookup documents of 4 times it (characters; one token
+   * each with the byte-level tokenizer; PoSE reads the first 5 × seq_len tokens of each).
+   */
+  static final int PASSKEY_DOCUMENTS = 240;
+  static final int DEPENDENT_DOCUMENTS = 60;
+
+  /** The demo's stages, for the progress lines. */
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "eval", "report");
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private DemoJob() {}
+
+  public static void main(String[] args) {
+    Subcommand.main(COMMAND, args);
+  }
+
+  static int run(Args args) throws Exception {
+    args.noPositionals();
+    List<String> overrides = args.values("--set");
+    String yaml;
+    String source;
+    if (args.value("--config").isPresent()) {
+      Path file = Path.of(args.required("--config"));
+      if (!Files.isRegularFile(file)) {
+        throw new ConfigException("config file not found: " + file);
+      }
+      yaml = Files.readString(file);
+      source = file.toString();
+    } else {
+      yaml = builtInConfig();
+      source = "configs/demo.yaml (built in)";
+    }
+    int baseSteps = args.intValue("--base-steps", DEFAULT_BASE_STEPS);
+    if (baseSteps < 1) {
+      throw new UsageException("--base-steps must be >= 1, got " + baseSteps);
+    }
+    return demo(yaml, source, overrides, new BaseOptions(baseSteps, args.flag("--retrain-base")), System.out);
+  }
+
+  /** How to get a base model when model.path is empty. */
+  record BaseOptions(int steps, boolean retrain) {}
+
+  static String builtInConfig() throws IOException {
+    return resource(BUILT_IN_CONFIG);
+  }
+
+  static String resource(String name) throws IOException {
+    try (InputStream in = DemoJob.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("the built-in config " + name + " is missing from this build");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** What the demo made, where. */
+  record Layout(Path root, Path tokenizer, Path synth, Path prepared, Path base, Path pose, Path poseHf, Path report) {
+    static Layout under(Path root) {
+      Path r = root.toAbsolutePath().normalize();
+      return new Layout(r, r.resolve("tokenizer"), r.resolve("synth"), r.resolve("prepared"), r.resolve("base"),
+          r.resolve("pose"), r.resolve("pose-hf"), r.resolve("report"));
+    }
+
+    /** What every run replaces (the trained base is kept for the next run). */
+    List<Path> owned() {
+      return List.of(tokenizer, synth, prepared, pose, poseHf, report, root.resolve("demo.json"));
+    }
+
+    /** The Hugging Face folder of a base model the demo trained. */
+    Path baseHf() {
+      return base.resolve("hf");
+    }
+  }
+
+  /**
+   * Runs every stage. Stage configs are the demo's config with the folders of {@link Layout}
+   * laid over it as {@code --set} overrides, so each stage reads exactly what the previous
+   * one wrote.
+   */
+  static int demo(String yaml, String source, List<String> overrides, BaseOptions baseOptions, PrintStream out) throws Exception {
+    long start = System.nanoTime();
+    ExperimentConfig config = ConfigLoader.parse(yaml, source, overrides);
+    Layout layout = Layout.under(Path.of(config.output().resolveDir(config.name())));
+    String givenBase = config.model().path();
+    if (!givenBase.isEmpty() && !Files.exists(Path.of(givenBase))) {
+      throw new ConfigException("model.path: the base model " + givenBase + " does not exist; leave model.path empty and the demo"
+          + " trains one");
+    }
+    int lt = config.train().targetLen();
+    out.printf(Locale.ROOT, "longctx demo: %s → PoSE %d → %d tokens, output in %s (config: %s)%n",
+        givenBase.isEmpty() ? "a tiny base model" : givenBase, config.train().seqLen(), lt, layout.root(), source);
+    for (Path p : layout.owned()) {
+      deleteTree(p);
+    }
+    if (givenBase.isEmpty() && baseOptions.retrain()) {
+      deleteTree(layout.base());
+    }
+    Files.createDirectories(layout.root());
+    Map<String, Double> seconds = new LinkedHashMap<>();
+
+    // 1. synthetic documents, written by the synth subcommand
+    long t = stage(out, "synth", "pass-key and record/lookup documents");
+    ByteLevelTokenizer.writeTo(layout.tokenizer());
+    String lengths = lt / 4 + "," + lt / 2 + "," + lt + "," + 2 * lt;
+    long seed = config.train().seed();
+    subcommand(SynthJob.COMMAND, out, "--task", "passkey", "--count", String.valueOf(PASSKEY_DOCUMENTS), "--length", lengths,
+        "--seed", String.valueOf(seed), "--out", layout.synth().resolve("passkey.jsonl.zst").toString());
+    subcommand(SynthJob.COMMAND, out, "--task", "dependent", "--count", String.valueOf(DEPENDENT_DOCUMENTS), "--length",
+        String.valueOf(4 * lt), "--seed", String.valueOf(seed), "--out", layout.synth().resolve("dependent.jsonl.zst").toString());
+    seconds.put("synth", done(out, t));
+
+    List<String> stageOverrides = new ArrayList<>(overrides);
+    stageOverrides.add("data.inputs=[" + quoted(layout.synth().resolve("*.jsonl.zst")) + "]");
+    stageOverrides.add("data.tokenizer=" + quoted(layout.tokenizer()));
+    stageOverrides.add("data.prepared=" + quoted(layout.prepared()));
+    stageOverrides.add("output.dir=" + quoted(layout.pose()));
+    stageOverrides.add("output.overwrite=true");
+    ExperimentConfig staged = ConfigLoader.parse(yaml, source, stageOverrides);
+
+    EvalResults results;
+    try (SparkSession spark = SparkSessions.create(config.spark(), "demo")) {
+      // 2. prepare on the embedded Spark
+      t = stage(out, "prepare", "tokenize into Arrow shards on " + spark.sparkContext().master());
+      staged.data().checkReadyToPrepare();
+      out.println(PrepareJob.summary(PreparePipeline.run(spark, staged.data(), true)));
+      seconds.put("prepare", done(out, t));
+
+      // 3. the base model: given, kept from an earlier run, or trained now
+      String baseModel = givenBase;
+      if (!givenBase.isEmpty()) {
+        t = stage(out, "base", givenBase);
+      } else if (Files.exists(layout.baseHf().resolve("config.json"))) {
+        baseModel = layout.baseHf().toString();
+        t = stage(out, "base", "reusing " + baseModel + " from an earlier run (--retrain-base trains it again)");
+      } else {
+        baseModel = layout.baseHf().toString();
+        t = stage(out, "base", "pretraining the tiny base model, " + baseOptions.steps() + " steps (configs/train-tiny-pretrain.yaml)");
+        int status = TrainJob.train(pretrainConfig(layout, baseOptions.steps()), false, StopSignal.manual());
+        if (status != 0) {
+          out.println("base: training stopped early (status " + status + "); the demo ends here");
+          return status;
+        }
+      }
+      out.println("  " + describeModel(baseModel));
+      seconds.put("base", done(out, t));
+      stageOverrides.add("model.path=" + quoted(Path.of(baseModel).toAbsolutePath()));
+      staged = ConfigLoader.parse(yaml, source, stageOverrides);
+
+      // 4. PoSE
+      t = stage(out, "pose", "PoSE fine-tuning, " + config.train().steps() + " steps of " + config.train().batchSize() + " × "
+          + config.train().seqLen() + " tokens with positions up to " + lt);
+      int status = TrainJob.train(staged, false, StopSignal.manual());
+      if (status != 0) {
+        out.println("pose: training stopped early (status " + status + "); the demo ends here");
+        return status;
+      }
+      seconds.put("pose", done(out, t));
+
+      // 5. export the PoSE model
+      t = stage(out, "export", "Hugging Face folder with the trained rope");
+      HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
+          "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
+      out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
+      seconds.put("export", done(out, t));
+
+      // 6. evaluation: the configured methods on the base model, plus the exported PoSE model
+      t = stage(out, "eval", "passkey and perplexity by length");
+      List<EvalConfig.Method> methods = new ArrayList<>(staged.eval().methods());
+      methods.add(new EvalConfig.Method("pose", layout.poseHf().toString(), null, null));
+      EvalConfig e = staged.eval();
+      EvalConfig eval = new EvalConfig(e.lengths(), e.seed(), e.depths(), e.trials(), e.keyDigits(), e.perplexityLengths(),
+          e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
+          methods);
+      ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
+          staged.train(), eval, staged.output());
+      Map<String, Object> facts = new LinkedHashMap<>();
+      GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
+      results = EvalJob.evaluate(spark, evalConfig, facts, out);
+      seconds.put("eval", done(out, t));
+    }
+
+    // 7. report
+    t = stage(out, "report", "results.json, report.html, charts");
+    List<Path> files = EvalReport.write(results, layout.report(), config.name());
+    seconds.put("report", done(out, t));
+    double total = (System.nanoTime() - start) / 1e9;
+    seconds.put("total", Math.round(total * 10) / 10.0);
+
+    out.println();
+    out.println(EvalJob.summary(results));
+    List<String> verdicts = verdicts(results);
+    verdicts.forEach(v -> out.println(v));
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("seconds", seconds);
+    summary.put("targets", verdicts);
+    summary.put("report", layout.report().resolve(EvalReport.HTML).toString());
+    Files.writeString(layout.root().resolve("demo.json"), JSON.writeValueAsString(summary) + "\n");
+    out.println();
+    out.printf(Locale.ROOT, "demo finished in %.0f s (%s)%n", total, stageTimes(seconds));
+    out.println("  report:       " + layout.report().resolve(EvalReport.HTML));
+    out.println("  results:      " + layout.report().resolve(EvalReport.RESULTS));
+    out.println("  charts:       " + files.stream().filter(f -> f.toString().endsWith(".png")).map(f -> f.getFileName().toString()).toList());
+    out.println("  PoSE model:   " + layout.poseHf() + "  (Hugging Face folder; checkpoints in " + layout.pose().resolve("checkpoints") + ")");
+    out.println("  training log: " + layout.pose().resolve("metrics.jsonl"));
+    out.println("  data:         " + layout.synth() + " → " + layout.prepared());
+    return 0;
+  }
+
+  /** configs/train-tiny-pretrain.yaml (built in), writing into OUT/base, for {@code steps} steps. */
+  static ExperimentConfig pretrainConfig(Layout layout, int steps) throws IOException {
+    String source = "configs/train-tiny-pretrain.yaml (built in)";
+    int warmup = Math.min(ConfigLoader.parse(resource(BUILT_IN_PRETRAIN), source, List.of()).train().warmupSteps(), steps);
+    return ConfigLoader.parse(resource(BUILT_IN_PRETRAIN), source,
+        List.of("output.dir=" + quoted(layout.base()), "output.overwrite=true", "train.steps=" + steps,
+            "train.warmup_steps=" + warmup, "train.checkpoint_every=0"));
+  }
+
+  /**
+   * The demo's claims, checked on the measured numbers: the base model retrieves inside its
+   * window (≥ 90 %) and fails beyond it (≤ 10 %); SelfExtend and the PoSE model keep ≥ 90 % at
+   * 4× the window. Each line says met or MISSED, with the figure.
+   */
+  static List<String> verdicts(EvalResults r) {
+    List<String> lines = new ArrayList<>();
+    int window = EvalReport.window(r);
+    if (window == 0) {
+      return lines;
+    }
+    List<Integer> beyond = r.passkeyLengths().stream().filter(l -> l > window).toList();
+    List<Integer> inside = r.passkeyLengths().stream().filter(l -> l <= window).toList();
+    int fourX = 4 * window;
+    if (r.methodNames().contains("base") && !inside.isEmpty()) {
+      // the comparison means something only if the base model retrieves where it was trained
+      double worst = inside.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).min().orElse(Double.NaN);
+      lines.add(verdict("base inside its window (" + window + ")", worst, worst >= 0.90, "≥ 90%"));
+    }
+    if (r.methodNames().contains("base") && !beyond.isEmpty()) {
+      double worst = beyond.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).max().orElse(Double.NaN);
+      lines.add(verdict("base beyond its window (" + window + ")", worst, worst <= 0.10, "≤ 10%"));
+    }
+    if (r.passkeyLengths().contains(fourX)) {
+      for (String m : List.of("self-extend", "pose")) {
+        if (r.methodNames().contains(m)) {
+          double a = r.passkeyAccuracy(m, fourX);
+          lines.add(verdict(m + " at 4× the window (" + fourX + ")", a, a >= 0.90, "≥ 90%"));
+        }
+      }
+    }
+    return lines;
+  }
+
+  private static String verdict(String what, double value, boolean met, String target) {
+    return String.format(Locale.ROOT, "target: %-38s %4s  (%s: %s)", what, EvalReport.pct(value), target, met ? "met" : "MISSED");
+  }
+
+  private static String describeModel(String location) throws IOException {
+    var config = org.longctx.trainer.ModelWeights.readConfig(
+        org.longctx.checkpoints.training.CheckpointStore.modelFolder(Storage.path(location), Storage.defaultConf()),
+        Storage.defaultConf());
+    return String.format(Locale.ROOT, "%s: hidden %d, %d layers, %d heads, vocabulary %d, window %d, rope %s",
+        config.architecture().className(), config.hiddenSize(), config.numHiddenLayers(), config.numAttentionHeads(),
+        config.vocabSize(), config.maxPositionEmbeddings(), config.rope().ropeType());
+  }
+
+  /** A path as a single-quoted YAML scalar (overrides are read as YAML). */
+  static String quoted(Path p) {
+    return "'" + p.toString().replace("'", "''") + "'";
+  }
+
+  private static void subcommand(Subcommand command, PrintStream out, String... argv) {
+    int status = command.execute(argv, out, System.err);
+    if (status != 0) {
+      throw new IllegalStateException(command.name() + " failed with status " + status);
+    }
+  }
+
+  private static long stage(PrintStream out, String name, String what) {
+    out.printf(Locale.ROOT, "%n[%d/%d] %s: %s%n", STAGES.indexOf(name) + 1, STAGES.size(), name, what);
+    return System.nanoTime();
+  }
+
+  private static double done(PrintStream out, long startNanos) {
+    double s = Math.round((System.nanoTime() - startNanos) / 1e8) / 10.0;
+    out.printf(Locale.ROOT, "  (%.1f s)%n", s);
+    return s;
+  }
+
+  private static String stageTimes(Map<String, Double> seconds) {
+    StringBuilder sb = new StringBuilder();
+    seconds.forEach((k, v) -> {
+      if (!k.equals("total")) {
+        sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(String.format(Locale.ROOT, "%.0f s", v));
+      }
+    });
+    return sb.toString();
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(p)) {
+      for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
+      }
+    }
+  }
+
+  /** The commit of a git checkout, read from {@code .git} without running git. */
+  static final class GitCommit {
+    private GitCommit() {}
+
+    static java.util.Optional<String> of(Path dir) {
+      try {
+        Path git = dir.toAbsolutePath().resolve(".git");
+        if (!Files.isDirectory(git)) {
+          return java.util.Optional.empty();
+        }
+        String head = Files.readString(git.resolve("HEAD")).strip();
+        if (!head.startsWith("ref: ")) {
+          return java.util.Optional.of(head);
+        }
+        String ref = head.substring(5);
+        Path loose = git.resolve(ref);
+        if (Files.exists(loose)) {
+          return java.util.Optional.of(Files.readString(loose).strip());
+        }
+        Path packed = git.resolve("packed-refs");
+        if (Files.exists(packed)) {
+          for (String line : Files.readAllLines(packed)) {
+            if (line.endsWith(" " + ref)) {
+              return java.util.Optional.of(line.substring(0, line.indexOf(' ')));
+            }
+          }
+        }
+      } catch (IOException e) {
+        // no commit to report
+      }
+      return java.util.Optional.empty();
+    }
+  }
+}

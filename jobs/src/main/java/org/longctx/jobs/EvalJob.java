@@ -1,0 +1,360 @@
+package org.longctx.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
+import org.longctx.checkpoints.Storage;
+import org.longctx.checkpoints.training.CheckpointStore;
+import org.longctx.data.tokenizer.TextTokenizer;
+import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.jobs.config.ConfigException;
+import org.longctx.jobs.config.ExperimentConfig;
+import org.longctx.jobs.report.EvalReport;
+import org.longctx.jobs.spark.SparkSessions;
+import org.longctx.positional.HfRopeConfig;
+import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.EvalConfig;
+import org.longctx.trainer.eval.EvalInputs;
+import org.longctx.trainer.eval.EvalOutput;
+import org.longctx.trainer.eval.EvalPlan;
+import org.longctx.trainer.eval.EvalResults;
+import org.longctx.trainer.eval.EvalRunner;
+import org.longctx.trainer.eval.EvalTask;
+import org.longctx.trainer.eval.MethodSpec;
+import org.longctx.trainer.eval.PasskeyPrompt;
+
+/**
+ * Evaluates one or more methods — a model with an inference-time extension (rope override,
+ * SelfExtend) or a fine-tuned checkpoint — on the same passkey prompts and perplexity
+ * documents, spread over Spark tasks, and writes the report.
+ *
+ * <pre>Usage: longctx eval --config X.yaml [--set key=value]... [--out DIR] [--overwrite]</pre>
+ */
+public final class EvalJob {
+  static final String USAGE = """
+      Usage: longctx eval --config X.yaml [--set key=value]... [--out DIR] [--overwrite]
+         or: spark-submit --class org.longctx.jobs.EvalJob longctx-jobs-VERSION-spark.jar --config X.yaml
+
+      For every method in eval.methods (default: the model in model.path as it is), answers
+      passkey prompts over eval.lengths × eval.depths × eval.trials (greedy decoding; correct
+      = the generated key matches exactly) and measures perplexity at
+      eval.perplexity_lengths on eval.perplexity_documents held-out documents. Every method
+      sees the same prompts and documents (deterministic by eval.seed). The work runs as Spark
+      tasks, each loading one method's model once.
+
+      Writes into DIR (default output.dir, else runs/NAME): results.json, report.html,
+      passkey-METHOD.png (heatmap of length × depth per method), passkey-by-length.png,
+      perplexity.png. DIR must be empty unless --overwrite (or output.overwrite: true).
+
+      A method: {name, model (default model.path), rope (a rope: section replacing the
+      model's), self_extend: {group_size, window_size, scale_base}}.
+      """;
+
+  public static final Subcommand COMMAND = new Subcommand(
+      "eval", "passkey accuracy and perplexity by length for several methods, with charts", USAGE,
+      Set.of("--overwrite"), Set.of("--config", "--set", "--out"), EvalJob::run);
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private EvalJob() {}
+
+  public static void main(String[] args) {
+    Subcommand.main(COMMAND, args);
+  }
+
+  static int run(Args args) throws Exception {
+    args.noPositionals();
+    ExperimentConfig config = Subcommand.loadConfig(args);
+    Path out = Path.of(args.value("--out").orElse(config.output().resolveDir(config.name())));
+    prepareOutput(out, args.flag("--overwrite") || config.output().overwrite());
+    Prepared prepared = prepare(config); // checks models, tokenizer and lengths before Spark starts
+    EvalResults results;
+    try (SparkSession spark = SparkSessions.create(config.spark(), "eval")) {
+      results = execute(spark, prepared, Map.of(), System.out);
+    }
+    List<Path> files = EvalReport.write(results, out, config.name());
+    System.out.println(summary(results));
+    System.out.println("wrote " + files.size() + " files to " + out.toAbsolutePath() + " (open " + EvalReport.HTML + ")");
+    return 0;
+  }
+
+  /** Refuses a non-empty output folder unless overwriting is allowed. */
+  static void prepareOutput(Path out, boolean overwrite) throws IOException {
+    if (Files.isDirectory(out) && !overwrite) {
+      try (Stream<Path> entries = Files.list(out)) {
+        if (entries.findAny().isPresent()) {
+          throw new UsageException(out + " is not empty; pass --overwrite (or set output.overwrite: true) to replace its report");
+        }
+      }
+    } else if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new UsageException(out + " exists and is not a folder");
+    }
+  }
+
+  /**
+   * Everything decided on the driver before any Spark work: the methods with their models
+   * resolved, the tokenizer, and the plan (every prompt and document). Building it checks the
+   * config (models exist, lengths fit a prompt) before a Spark session starts.
+   *
+   * @param config the experiment
+   * @param methods the methods to ship to executors
+   * @param infos the methods as the report describes them
+   * @param tokenizer the evaluation's tokenizer (decodes the answers)
+   * @param plan prompts, documents and work items
+   */
+  public record Prepared(ExperimentConfig config, List<MethodSpec> methods, List<EvalResults.MethodInfo> infos,
+      TokenizerSpec tokenizer, EvalPlan plan) {}
+
+  /** Resolves the methods and the tokenizer and builds every prompt and document. */
+  public static Prepared prepare(ExperimentConfig config) throws IOException {
+    EvalConfig eval = config.eval();
+    Configuration conf = Storage.defaultConf();
+    List<MethodSpec> methods = new ArrayList<>();
+    List<EvalResults.MethodInfo> infos = new ArrayList<>();
+    for (int i = 0; i < eval.methods().size(); i++) {
+      EvalConfig.Method m = eval.methods().get(i);
+      String key = m.model().isEmpty() ? "model.path" : "eval.methods[" + i + "].model";
+      String location = m.model().isEmpty() ? config.model().path() : m.model();
+      if (location.isEmpty()) {
+        throw new ConfigException("model.path: method '" + m.name() + "' has no model; set model.path or eval.methods[" + i + "].model");
+      }
+      org.apache.hadoop.fs.Path folder = modelFolder(location, key, conf);
+      // executors of a cluster run elsewhere: ship a fully qualified location
+      MethodSpec spec = MethodSpec.of(m, folder.toString());
+      methods.add(spec);
+      infos.add(new EvalResults.MethodInfo(m.name(), location, spec.ropeKeys(), spec.selfExtend(), originalWindow(folder, m.rope(), conf)));
+    }
+    TokenizerSpec tokenizerSpec = readTokenizer(config, methods.get(0), conf);
+    try (TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, true)) {
+      int bos = eval.addBos() ? tokenizerSpec.bosId() : -1;
+      PasskeyPrompt.Encoder encoder = new PasskeyPrompt.Encoder() {
+        @Override
+        public int[] encode(String text) {
+          return tokenizer.encode(text);
+        }
+
+        @Override
+        public int bosId() {
+          return bos;
+        }
+      };
+      int[] stop = tokenizerSpec.eosId() >= 0 ? new int[] {tokenizerSpec.eosId()} : new int[0];
+      EvalPlan plan = EvalPlan.build(eval, methods, encoder, stop, config.model().dtype(), config.model().attentionChunk());
+      return new Prepared(config, methods, infos, tokenizerSpec, plan);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("eval." + e.getMessage());
+    }
+  }
+
+  /** {@link #prepare} and {@link #execute} in one (the demo calls this inside its session). */
+  public static EvalResults evaluate(SparkSession spark, ExperimentConfig config, Map<String, Object> facts, PrintStream progress)
+      throws IOException {
+    return execute(spark, prepare(config), facts, progress);
+  }
+
+  /**
+   * Runs a prepared evaluation on {@code spark} and scores it.
+   *
+   * @param facts extra facts for the report's header (e.g. the commit), shown as given
+   * @param progress where progress lines go (task completions)
+   */
+  public static EvalResults execute(SparkSession spark, Prepared prepared, Map<String, Object> facts, PrintStream progress) {
+    long start = System.nanoTime();
+    ExperimentConfig config = prepared.config();
+    EvalPlan plan = prepared.plan();
+    List<MethodSpec> methods = prepared.methods();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    int parallelism = Math.max(1, jsc.defaultParallelism());
+    // about two tasks per core, so a slow method's tasks interleave with faster ones
+    int perMethod = Math.max(1, (2 * parallelism + methods.size() - 1) / methods.size());
+    List<EvalTask> tasks = plan.tasks(perMethod);
+    long prompts = plan.inputs().prompts().size();
+    long docs = plan.items().size() - prompts;
+    progress.printf(Locale.ROOT, "eval: %d method(s) × (%d passkey prompts + %d document prefixes) in %d Spark tasks on %s%n",
+        methods.size(), prompts, docs, tasks.size(), spark.sparkContext().master());
+    Broadcast<EvalInputs> inputs = jsc.broadcast(plan.inputs());
+    TaskProgress listener = new TaskProgress(tasks.size(), progress);
+    spark.sparkContext().addSparkListener(listener);
+    List<EvalOutput> outputs;
+    List<String> executors;
+    try {
+      outputs = jsc.parallelize(tasks, tasks.size())
+          .flatMap(task -> EvalRunner.run(task.method(), task.items(), inputs.value()).iterator())
+          .collect();
+      executors = listener.executors();
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+      inputs.destroy();
+    }
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("name", config.name());
+    run.putAll(facts);
+    run.put("finished", Instant.now().toString());
+    run.put("master", spark.sparkContext().master());
+    run.put("tasks", tasks.size());
+    run.put("executors", executors);
+    run.put("seed", config.eval().seed());
+    run.put("tokenizer", prepared.tokenizer().source());
+    run.put("dtype", config.model().dtype());
+    run.put("seconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
+    try (TextTokenizer tokenizer = TextTokenizer.create(prepared.tokenizer(), true)) {
+      return EvalResults.assemble(config.eval(), plan, outputs, prepared.infos(), tokenizer::decode, run);
+    }
+  }
+
+  /** The model folder behind a location (HF folder, step directory or checkpoint root), qualified. */
+  private static org.apache.hadoop.fs.Path modelFolder(String location, String key, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path path = Storage.path(location);
+    FileSystem fs = Storage.fileSystem(path, conf);
+    try {
+      return fs.makeQualified(CheckpointStore.modelFolder(fs.makeQualified(path), conf));
+    } catch (java.io.FileNotFoundException e) {
+      throw new ConfigException(key + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The window a method's model had before any extension: the rope's
+   * {@code original_max_position_embeddings} when it names one, else the model's
+   * {@code max_position_embeddings}; 0 when config.json cannot tell.
+   */
+  static int originalWindow(org.apache.hadoop.fs.Path folder, RopeConfig override, Configuration conf) throws IOException {
+    JsonNode json = JSON.readTree(Storage.readAll(Storage.fileSystem(folder, conf), new org.apache.hadoop.fs.Path(folder, "config.json")));
+    int max = json.path("max_position_embeddings").asInt(0);
+    RopeConfig rope = override != null ? override : HfRopeConfig.toRopeConfig(json);
+    Integer original = rope == null ? null : rope.originalMaxPositionEmbeddings();
+    return original != null ? original : max;
+  }
+
+  /**
+   * The evaluation's tokenizer: {@code eval.tokenizer}, else the first method's model folder's
+   * {@code tokenizer.json}, else {@code data.tokenizer}.
+   */
+  static TokenizerSpec readTokenizer(ExperimentConfig config, MethodSpec first, Configuration conf) throws IOException {
+    List<String[]> candidates = new ArrayList<>();
+    if (!config.eval().tokenizer().isEmpty()) {
+      candidates.add(new String[] {"eval.tokenizer", config.eval().tokenizer()});
+    } else {
+      candidates.add(new String[] {"the model folder", first.model()});
+      if (!config.data().tokenizer().isEmpty()) {
+        candidates.add(new String[] {"data.tokenizer", config.data().tokenizer()});
+      }
+    }
+    for (String[] c : candidates) {
+      org.apache.hadoop.fs.Path path = Storage.path(c[1]);
+      FileSystem fs = Storage.fileSystem(path, conf);
+      if (fs.exists(path) && fs.getFileStatus(path).isDirectory()) {
+        path = new org.apache.hadoop.fs.Path(path, "tokenizer.json");
+      }
+      if (!fs.exists(path)) {
+        if (c[0].startsWith("eval.")) {
+          throw new ConfigException("eval.tokenizer: " + path + " does not exist");
+        }
+        continue;
+      }
+      org.apache.hadoop.fs.Path configFile = new org.apache.hadoop.fs.Path(path.getParent(), "tokenizer_config.json");
+      byte[] tokenizerConfig = fs.exists(configFile) ? Storage.readAll(fs, configFile) : null;
+      try {
+        return TokenizerSpec.of(Storage.readAll(fs, path), tokenizerConfig, path.toString(), "", "");
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(c[0] + ": " + e.getMessage());
+      }
+    }
+    throw new ConfigException("eval.tokenizer: no tokenizer found (the model folder " + first.model()
+        + " has no tokenizer.json and data.tokenizer is " + (config.data().tokenizer().isEmpty() ? "empty" : "missing")
+        + "); set eval.tokenizer to a tokenizer.json or its folder");
+  }
+
+  /** A few lines for the terminal: passkey accuracy and perplexity by length, per method. */
+  static String summary(EvalResults r) {
+    StringBuilder sb = new StringBuilder();
+    if (!r.passkey().isEmpty()) {
+      sb.append(String.format(Locale.ROOT, "%-20s", "passkey accuracy"));
+      r.passkeyLengths().forEach(l -> sb.append(String.format(Locale.ROOT, "%9d", l)));
+      sb.append('\n');
+      for (String m : r.methodNames()) {
+        sb.append(String.format(Locale.ROOT, "  %-18s", m));
+        for (int l : r.passkeyLengths()) {
+          double a = r.passkeyAccuracy(m, l);
+          sb.append(String.format(Locale.ROOT, "%9s", Double.isNaN(a) ? "-" : Math.round(a * 100) + "%"));
+        }
+        sb.append('\n');
+      }
+    }
+    if (!r.perplexity().isEmpty()) {
+      sb.append(String.format(Locale.ROOT, "%-20s", "perplexity"));
+      r.perplexityLengths().forEach(l -> sb.append(String.format(Locale.ROOT, "%9d", l)));
+      sb.append('\n');
+      for (String m : r.methodNames()) {
+        sb.append(String.format(Locale.ROOT, "  %-18s", m));
+        for (int l : r.perplexityLengths()) {
+          double p = r.perplexity(m, l);
+          sb.append(String.format(Locale.ROOT, "%9s", Double.isNaN(p) ? "-" : p >= 1e5 ? String.format(Locale.ROOT, "%.2g", p)
+              : String.format(Locale.ROOT, "%.2f", p)));
+        }
+        sb.append('\n');
+      }
+    }
+    return sb.toString().stripTrailing();
+  }
+
+  /** Prints a line as evaluation tasks finish (the driver sees every executor's tasks). */
+  static final class TaskProgress extends SparkListener {
+    private final int total;
+    private final PrintStream out;
+    private final AtomicInteger done = new AtomicInteger();
+    private final long start = System.nanoTime();
+    private final Set<String> executors = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.CountDownLatch finished;
+
+    TaskProgress(int total, PrintStream out) {
+      this.total = total;
+      this.out = out;
+      this.finished = new java.util.concurrent.CountDownLatch(total);
+    }
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd end) {
+      boolean ok = end.taskInfo().successful();
+      int n = ok ? done.incrementAndGet() : done.get();
+      if (ok) {
+        executors.add(end.taskInfo().executorId());
+        finished.countDown();
+      }
+      out.printf(Locale.ROOT, "eval: task %d/%d %s on executor %s (%.0f s)%n", n, total, ok ? "done" : "FAILED (Spark retries it)",
+          end.taskInfo().executorId(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The executors that completed evaluation tasks, sorted. Spark delivers listener events
+     * asynchronously, so this waits (briefly) until every task's end has arrived.
+     */
+    List<String> executors() {
+      try {
+        finished.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return executors.stream().sorted().toList();
+    }
+  }
+}

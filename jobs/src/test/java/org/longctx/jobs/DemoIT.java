@@ -1,0 +1,91 @@
+package org.longctx.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.longctx.checkpoints.LlamaConfig;
+import org.longctx.checkpoints.Storage;
+import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.ModelWeights;
+
+/**
+ * The demo's orchestration end to end, shrunk: the built-in demo config with a random
+ * window-128 base model, a few PoSE steps to 512 and a one-prompt-per-cell evaluation. Checks
+ * that every stage ran and left what the next one and the user need; the demo's real figures
+ * come from running it at full size.
+ */
+@Tag("integration")
+class DemoIT {
+
+  @Test
+  void runsEveryStageAndLeavesTheReportAndTheExportedModel(@TempDir Path dir) throws Exception {
+    Path base = dir.resolve("base");
+    String json = """
+        {"architectures": ["LlamaForCausalLM"], "vocab_size": 259, "hidden_size": 32, "intermediate_size": 64,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 128,
+         "rms_norm_eps": 1e-5, "tie_word_embeddings": false, "rope_theta": 10000.0, "bos_token_id": 256, "eos_token_id": 257}
+        """;
+    try (LlamaModel m = LlamaModel.random(LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json)), DataType.FLOAT32, 3, 0.02)) {
+      ModelWeights.saveHuggingFace(m, Storage.path(base), "float32", Long.MAX_VALUE, Storage.defaultConf());
+    }
+    Path out = dir.resolve("demo");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    int status;
+    PrintStream stdout = System.out;
+    try (PrintStream print = new PrintStream(console, true, StandardCharsets.UTF_8)) {
+      System.setOut(print); // the demo's progress goes to standard output
+      status = Cli.run(new String[] {"demo",
+          "--set", "model.path=" + base, "--set", "output.dir=" + out, "--set", "spark.master=local[2]",
+          "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "train.target_len=512",
+          "--set", "train.synthetic.min_chars=128", "--set", "train.synthetic.max_chars=500", "--set", "rope.original_max_position_embeddings=128",
+          "--set", "eval.lengths=[300, 512]", "--set", "eval.depths=[0.5]", "--set", "eval.trials=1",
+          // perplexity on the rows the prepare stage wrote (the demo itself uses held-out synth documents)
+          "--set", "eval.perplexity_lengths=[128, 256]", "--set", "eval.perplexity_documents=2",
+          "--set", "eval.perplexity_data=" + out.resolve("prepared"),
+          "--set", "eval.methods=[{name: base}, {name: yarn, rope: {rope_type: yarn, factor: 4.0, original_max_position_embeddings: 128}},"
+              + " {name: self-extend, self_extend: {group_size: 4, window_size: 32}}]"}, print, print);
+    } finally {
+      System.setOut(stdout);
+    }
+    String text = console.toString(StandardCharsets.UTF_8);
+    System.out.println(text);
+    assertEquals(0, status, text);
+    for (String stage : DemoJob.STAGES) {
+      assertTrue(text.contains("] " + stage + ": "), "progress line of " + stage);
+    }
+    assertTrue(Files.exists(out.resolve("prepared/_SUCCESS")), "prepare committed its output");
+    assertTrue(Files.exists(out.resolve("pose/checkpoints/latest")), "PoSE saved a checkpoint");
+    JsonNode exported = new ObjectMapper().readTree(out.resolve("pose-hf/config.json").toFile());
+    assertEquals(512, exported.get("max_position_embeddings").asInt());
+    assertEquals("yarn", exported.at("/rope_scaling/rope_type").asText(), exported.toString());
+    assertTrue(Files.exists(out.resolve("pose-hf/model.safetensors")));
+    assertTrue(Files.exists(out.resolve("pose-hf/tokenizer.json")));
+    JsonNode results = new ObjectMapper().readTree(out.resolve("report/results.json").toFile());
+    List<String> methods = List.of("base", "yarn", "self-extend", "pose");
+    assertEquals(methods.size(), results.get("methods").size());
+    for (int i = 0; i < methods.size(); i++) {
+      assertEquals(methods.get(i), results.at("/methods/" + i + "/name").asText());
+      assertTrue(Files.size(out.resolve("report/passkey-" + methods.get(i) + ".png")) > 1000);
+    }
+    assertEquals(128, results.at("/methods/0/window").asInt(), "the base model's window");
+    assertTrue(Files.exists(out.resolve("report/report.html")));
+    assertTrue(Files.exists(out.resolve("report/perplexity.png")));
+    assertEquals(methods.size() * 2 * 2, results.at("/perplexity/results").size(), "2 prepared rows at 2 lengths per method");
+    assertTrue(results.at("/perplexity/data").asText().endsWith("prepared"));
+    JsonNode summary = new ObjectMapper().readTree(out.resolve("demo.json").toFile());
+    assertTrue(summary.at("/seconds/total").asDouble() > 0);
+    assertTrue(text.contains("target: base beyond its window (128)"), text);
+  }
+}
