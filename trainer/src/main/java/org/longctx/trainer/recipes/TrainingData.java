@@ -146,6 +146,15 @@ public final class TrainingData implements AutoCloseable {
     return draw();
   }
 
+  /** Draws the next document into {@code pending} when the previous one is used up. */
+  private void ensurePending() {
+    if (pending == null) {
+      preparedBeforePending = stream == null ? null : stream.cursor();
+      pending = draw().tokens();
+      offset = 0;
+    }
+  }
+
   /**
    * The next {@code n} tokens of the documents laid end to end (packing): a document that does
    * not fit is continued at the start of the next call.
@@ -154,11 +163,7 @@ public final class TrainingData implements AutoCloseable {
     int[] out = new int[n];
     int filled = 0;
     while (filled < n) {
-      if (pending == null) {
-        preparedBeforePending = stream == null ? null : stream.cursor();
-        pending = draw().tokens();
-        offset = 0;
-      }
+      ensurePending();
       int take = Math.min(n - filled, pending.length - offset);
       System.arraycopy(pending, offset, out, filled, take);
       offset += take;
@@ -180,11 +185,7 @@ public final class TrainingData implements AutoCloseable {
     int[] out = new int[n];
     int filled = 0;
     while (filled < n) {
-      if (pending == null) {
-        preparedBeforePending = stream == null ? null : stream.cursor();
-        pending = draw().tokens();
-        offset = 0;
-      }
+      ensurePending();
       int remaining = pending.length - offset;
       if (remaining <= n - filled) {
         System.arraycopy(pending, offset, out, filled, remaining);
