@@ -47,9 +47,11 @@ import org.longctx.positional.RotaryEmbedding.CosSin;
  * {@link KvCache} from {@link #newCache} makes generation incremental: {@link #forward(NDArray,
  * NDArray, KvCache)} runs only the new tokens against the cached keys and values.
  *
- * <p>Float16: weights and activations in float16, with RMSNorm's mean of squares in float32.
- * That path uses DJL casts, which autograd does not see, so it serves inference (scoring,
- * evaluation); training runs in float32.
+ * <p>Float16: weights and activations in float16. For inference RMSNorm takes its mean of
+ * squares in float32 (as transformers does) through DJL casts; when the weights are being
+ * trained (they carry gradients) it uses a cast-free form instead, because autograd does not
+ * see DJL's casts (see {@code RmsNorm#forwardTrainableHalf}). Attention's softmax runs in the
+ * scores' type (PyTorch accumulates half-precision softmax in float32).
  */
 public final class LlamaModel implements AutoCloseable {
 
@@ -766,6 +768,9 @@ public final class LlamaModel implements AutoCloseable {
 
     NDArray forward(NDArray x) {
       DataType type = x.getDataType();
+      if (type == DataType.FLOAT16 && weight.hasGradient()) {
+        return forwardTrainableHalf(x);
+      }
       NDArray x32 = type == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
       NDArray meanSquare = x32.square().mean(new int[] {-1}, true); // [..., 1]
       NDArray normed = x32.div(meanSquare.add(eps).sqrt());
@@ -773,6 +778,23 @@ public final class LlamaModel implements AutoCloseable {
         normed = normed.toType(type, false);
       }
       return normed.mul(weight);
+    }
+
+    /**
+     * Float16 training: the same norm with no cast, since DJL's casts are invisible to autograd
+     * (a cast here would cut the gradient of everything below the norm). {@code sqrt(mean(x²) +
+     * eps)} is computed as the 2-norm of {@code [x/√d, √eps]}: PyTorch reduces a norm in float32
+     * internally, so x² never exists in float16 (it overflows for |x| > 256, which large
+     * models' residual streams reach), and eps enters exactly, not rounded away next to x².
+     */
+    NDArray forwardTrainableHalf(NDArray x) {
+      Shape shape = x.getShape();
+      long d = shape.get(shape.dimension() - 1);
+      NDArray scaled = x.div((float) Math.sqrt(d));
+      NDArray epsColumn = x.getManager().full(shape.slice(0, shape.dimension() - 1).add(1), (float) Math.sqrt(eps), x.getDataType(),
+          x.getDevice());
+      NDArray rms = NDArrays.concat(new NDList(scaled, epsColumn), -1).norm(2, new int[] {-1}, true); // [..., 1]
+      return x.div(rms).mul(weight);
     }
   }
 

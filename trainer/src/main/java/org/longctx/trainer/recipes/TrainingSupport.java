@@ -1,5 +1,6 @@
 package org.longctx.trainer.recipes;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -139,14 +140,17 @@ public final class TrainingSupport {
 
   // ---- model ----
 
-  /** Refuses what the recipes cannot train correctly. */
+  /**
+   * The parameters' type: float32, or float16 (mixed precision: float16 compute, float32 master
+   * weights and loss, dynamic loss scaling — DJL has no bfloat16). Float16 is meant for GPUs;
+   * on a CPU it runs, slowly, and is said so.
+   */
   static DataType computeType(ModelConfig model) {
     if (model.dtype().equals("float16")) {
-      // LlamaModel's float16 forward computes RMSNorm's mean of squares in float32 through DJL
-      // casts, which autograd does not record: gradients would silently skip every norm.
-      throw new IllegalArgumentException("model.dtype: float16 training is not available: the model's float16 path "
-          + "casts inside RMSNorm with DJL's toType, which autograd does not see, so gradients would be wrong; "
-          + "train in float32");
+      if (!Engine.getInstance().defaultDevice().isGpu()) {
+        LOG.warn("model.dtype float16 on a CPU: supported but slow (CPUs have no fast float16 matrix units); use float32 here");
+      }
+      return DataType.FLOAT16;
     }
     return DataType.FLOAT32;
   }

@@ -111,12 +111,4 @@ class RecipeResumeTest {
     TrainingResult rest = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
     assertEquals(straight.losses(), rest.losses());
   }
-
-  @Test
-  void float16TrainingIsRefusedWithTheReason() {
-    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PretrainRecipe.run(
-        RecipeFixtures.run(train, new ModelConfig("", "float16", 0, null), DataConfig.defaults(), null, dir.resolve("h"), false)));
-    assertTrue(e.getMessage().startsWith("model.dtype: float16 training"), e.getMessage());
-  }
 }
