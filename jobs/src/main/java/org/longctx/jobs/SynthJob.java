@@ -18,7 +18,7 @@ import org.longctx.data.synth.SynthTasks;
 /**
  * Writes synthetic long-context data in the Pile jsonl format, deterministic by seed.
  *
- * <pre>Usage: longctx synth --task passkey|multikey|dependent|damaged --out PATH [options]</pre>
+ * <pre>Usage: longctx synth --task passkey|multikey|dependent|copy|damaged --out PATH [options]</pre>
  */
 public final class SynthJob {
   static final String USAGE = """
@@ -32,6 +32,8 @@ public final class SynthJob {
         dependent  long documents: records defined first, looked up again later, so the later
                    part is predictable only from the earlier part (perplexity by length)
                    options: --records R (0 = fill half the length)
+        copy       "Say SPAN. Again: SPAN." with random numbers and pseudo-words: the densest copy
+                   signal, which teaches a small model to copy (induction) in pre-training
         damaged    a small mixed Pile/RedPajama corpus (plain, .gz, .zst) with every kind of bad
                    record, for checking a prepare setup; --out is a folder
                    options: --max-line-bytes B (the data.max_line_bytes to exceed; 65536)
@@ -45,7 +47,7 @@ public final class SynthJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "synth", "write synthetic long-context data (passkey, multikey, dependent, damaged)", USAGE,
+      "synth", "write synthetic long-context data (passkey, multikey, dependent, copy, damaged)", USAGE,
       Set.of("--overwrite"),
       Set.of("--task", "--out", "--count", "--length", "--seed", "--depths", "--key-digits", "--keys", "--records",
           "--max-line-bytes"),
@@ -73,8 +75,8 @@ public final class SynthJob {
           + " records, " + documents + " well-formed documents, " + (planted.size() - documents) + " damaged records");
       return 0;
     }
-    if (!List.of("passkey", "multikey", "dependent").contains(task)) {
-      throw new UsageException("--task must be passkey, multikey, dependent or damaged, got '" + task + "'");
+    if (!List.of("passkey", "multikey", "dependent", "copy").contains(task)) {
+      throw new UsageException("--task must be passkey, multikey, dependent, copy or damaged, got '" + task + "'");
     }
     int count = args.intValue("--count", 100);
     if (count < 1) {
@@ -126,6 +128,7 @@ public final class SynthJob {
           case "passkey" -> SynthTasks.passkey(seed, i, length, keyDigits,
               depths.get((i / lengths.size()) % depths.size()));
           case "multikey" -> SynthTasks.multikey(seed, i, length, keyDigits, keys);
+          case "copy" -> SynthTasks.copy(seed, i, length);
           default -> SynthTasks.dependent(seed, i, length, records);
         };
         chars += s.text().length();

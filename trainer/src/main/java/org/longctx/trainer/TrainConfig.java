@@ -160,7 +160,7 @@ public record TrainConfig(
    *
    * @param fraction share of documents drawn from the generators, in [0, 1]; 1 needs no
    *     {@code data.prepared}, 0 uses only it
-   * @param tasks generator → relative weight; generators: passkey, multikey, dependent
+   * @param tasks generator → relative weight; generators: passkey, multikey, dependent, copy
    * @param minChars shortest generated document (characters; one token each with the
    *     byte-level tokenizer)
    * @param maxChars longest generated document
@@ -169,7 +169,7 @@ public record TrainConfig(
   public record Synthetic(double fraction, Map<String, Double> tasks, int minChars, int maxChars, int keyDigits) {
 
     /** The generators {@code tasks} may name. */
-    public static final List<String> TASKS = List.of("passkey", "multikey", "dependent");
+    public static final List<String> TASKS = List.of("passkey", "multikey", "dependent", "copy");
 
     public Synthetic {
       if (!(fraction >= 0 && fraction <= 1)) {

@@ -54,6 +54,32 @@ class SynthTasksTest {
   }
 
   @Test
+  void copyDocumentsRepeatEverySpanRightAfterIt() {
+    SynthSample s = SynthTasks.copy(7, 3, 2000);
+    String text = s.text();
+    assertTrue(text.length() >= 2000 && text.length() < 2000 + 160, "length " + text.length());
+    Matcher m = Pattern.compile("Say ([a-z0-9 ]+)\\. Again: ([a-z0-9 ]+)\\. ").matcher(text);
+    int spans = 0;
+    int end = 0;
+    java.util.Set<String> distinct = new java.util.HashSet<>();
+    while (m.find()) {
+      assertEquals(end, m.start(), "spans follow each other with nothing between");
+      assertEquals(m.group(1), m.group(2));
+      int items = m.group(1).split(" ").length;
+      assertTrue(items >= 2 && items <= 11, m.group(1));
+      distinct.add(m.group(1));
+      end = m.end();
+      spans++;
+    }
+    assertEquals(text.length(), end, "the document is made of whole spans");
+    assertEquals(s.meta().get("spans"), spans);
+    assertEquals(spans, distinct.size(), "random spans do not repeat across the document");
+    assertTrue(text.matches(".*\\b\\d+\\b.*") && text.matches(".*\\b[a-z]+\\b.*"), "numbers and words");
+    assertEquals(s, SynthTasks.copy(7, 3, 2000), "deterministic");
+    assertNotEquals(s.text(), SynthTasks.copy(7, 4, 2000).text());
+  }
+
+  @Test
   void dependentDocumentsLookUpOnlyWhatTheyDefinedEarlier() {
     SynthSample s = SynthTasks.dependent(5, 0, 20_000, 0);
     String text = s.text();

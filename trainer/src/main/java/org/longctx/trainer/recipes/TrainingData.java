@@ -262,6 +262,7 @@ public final class TrainingData implements AutoCloseable {
       case "passkey" -> SynthTasks.passkey(synthSeed, i, length, synthetic.keyDigits(), r.nextDouble());
       case "multikey" -> SynthTasks.multikey(synthSeed, i, length, synthetic.keyDigits(), 1 + r.nextInt(4));
       case "dependent" -> SynthTasks.dependent(synthSeed, i, length, 0);
+      case "copy" -> SynthTasks.copy(synthSeed, i, length);
       default -> throw new IllegalStateException(taskNames.get(task));
     };
     return new Document(i, tokenizer.encode(s.text(), data.addBos(), data.addEos()), s.source());
