@@ -146,17 +146,7 @@ public final class EvalJob {
     TokenizerSpec tokenizerSpec = readTokenizer(config, methods.get(0), conf);
     try (TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, true)) {
       int bos = eval.addBos() ? tokenizerSpec.bosId() : -1;
-      PasskeyPrompt.Encoder encoder = new PasskeyPrompt.Encoder() {
-        @Override
-        public int[] encode(String text) {
-          return tokenizer.encode(text);
-        }
-
-        @Override
-        public int bosId() {
-          return bos;
-        }
-      };
+      PasskeyPrompt.Encoder encoder = PasskeyPrompt.Encoder.of(tokenizer, bos);
       int[] stop = tokenizerSpec.eosId() >= 0 ? new int[] {tokenizerSpec.eosId()} : new int[0];
       EvalPlan plan = EvalPlan.build(eval, methods, encoder, stop, config.model().dtype(), config.model().attentionChunk());
       return new Prepared(config, methods, infos, tokenizerSpec, plan);

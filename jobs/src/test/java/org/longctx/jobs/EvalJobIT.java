@@ -92,17 +92,7 @@ class EvalJobIT {
     ExperimentConfig config = ConfigLoader.load(yaml, List.of());
     TokenizerSpec spec = TokenizerSpec.byteLevel();
     TextTokenizer tokenizer = TextTokenizer.shared(spec, true);
-    PasskeyPrompt.Encoder encoder = new PasskeyPrompt.Encoder() {
-      @Override
-      public int[] encode(String text) {
-        return tokenizer.encode(text);
-      }
-
-      @Override
-      public int bosId() {
-        return ByteLevelTokenizer.BOS_ID;
-      }
-    };
+    PasskeyPrompt.Encoder encoder = PasskeyPrompt.Encoder.of(tokenizer, ByteLevelTokenizer.BOS_ID);
     List<MethodSpec> methods = new ArrayList<>();
     for (var m : config.eval().methods()) {
       methods.add(MethodSpec.of(m, Storage.path(model).toString()));

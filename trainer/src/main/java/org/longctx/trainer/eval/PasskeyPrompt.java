@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.util.Arrays;
 import org.longctx.data.synth.SynthSample;
 import org.longctx.data.synth.SynthTasks;
+import org.longctx.data.tokenizer.TextTokenizer;
 
 /**
  * One passkey-retrieval prompt, tokenized: intro, filler, "The pass key is KEY ..." at
@@ -26,6 +27,21 @@ public record PasskeyPrompt(int length, double depth, int trial, String key, int
     int[] encode(String text);
 
     int bosId();
+
+    /** A tokenizer's plain encoding, with {@code bosId} (-1: none) put in front of each prompt. */
+    static Encoder of(TextTokenizer tokenizer, int bosId) {
+      return new Encoder() {
+        @Override
+        public int[] encode(String text) {
+          return tokenizer.encode(text);
+        }
+
+        @Override
+        public int bosId() {
+          return bosId;
+        }
+      };
+    }
   }
 
   /**

@@ -19,17 +19,7 @@ class PasskeyPromptTest {
   /** The project's byte-level tokenizer, through the Hugging Face tokenizers library. */
   static PasskeyPrompt.Encoder byteLevel(boolean bos) {
     TextTokenizer tokenizer = TextTokenizer.shared(TokenizerSpec.byteLevel(), true);
-    return new PasskeyPrompt.Encoder() {
-      @Override
-      public int[] encode(String text) {
-        return tokenizer.encode(text);
-      }
-
-      @Override
-      public int bosId() {
-        return bos ? ByteLevelTokenizer.BOS_ID : -1;
-      }
-    };
+    return PasskeyPrompt.Encoder.of(tokenizer, bos ? ByteLevelTokenizer.BOS_ID : -1);
   }
 
   /** A tokenizer that makes one token of every two characters (independent of the library). */
