@@ -178,8 +178,10 @@ public final class TrainingData implements AutoCloseable {
   /**
    * Up to {@code n} tokens of whole documents (packing without splitting): documents are added
    * while they fit; one that does not fit waits for the next row, which it starts. Only a
-   * document longer than a whole row is split (into row-size pieces). The row may therefore be
-   * shorter than {@code n}; the batch pads it and masks the padding out of the loss.
+   * document longer than a whole row is split (into row-size pieces; a 1-token tail piece is
+   * joined by the next document, split if need be, since one token predicts nothing). The row
+   * may therefore be shorter than {@code n}; the batch pads it and masks the padding out of the
+   * loss.
    */
   public int[] nextWholeDocuments(int n) {
     int[] out = new int[n];
@@ -191,9 +193,11 @@ public final class TrainingData implements AutoCloseable {
         System.arraycopy(pending, offset, out, filled, remaining);
         filled += remaining;
         pending = null;
-      } else if (filled == 0) {
-        System.arraycopy(pending, offset, out, 0, n);
-        offset += n;
+      } else if (filled < 2) {
+        // an empty row, or one holding only the 1-token tail of a split document (nothing to
+        // predict on its own): this document fills it and is split at the row's end
+        System.arraycopy(pending, offset, out, filled, n - filled);
+        offset += n - filled;
         filled = n;
       } else {
         break; // the document starts the next row

@@ -130,6 +130,29 @@ class TrainingDataTest {
   }
 
   @Test
+  void wholePackingKeepsEveryTokenAndNeverMakesARowWithNothingToPredict() throws Exception {
+    // rows of 20: the 21-token document leaves a 1-token tail, which must not become a row alone
+    List<Integer> rows = new ArrayList<>();
+    List<Integer> documents = new ArrayList<>();
+    try (TrainingData d = TrainingData.open(train(0), prepared, tokenizer, null);
+        TrainingData same = TrainingData.open(train(0), prepared, tokenizer, null)) {
+      for (int i = 0; i < 60; i++) {
+        int[] row = d.nextWholeDocuments(20);
+        assertTrue(row.length >= 2 && row.length <= 20, "row " + i + " has " + row.length + " tokens");
+        for (int t : row) {
+          rows.add(t);
+        }
+      }
+      while (documents.size() < rows.size()) {
+        for (int t : same.nextDocument().tokens()) {
+          documents.add(t);
+        }
+      }
+    }
+    assertEquals(documents.subList(0, rows.size()), rows, "the rows joined are the documents joined");
+  }
+
+  @Test
   void theMixtureFollowsTheFractionAndSyntheticDocumentsAreTokenizedText() throws Exception {
     try (TrainingData d = TrainingData.open(train(0.5), prepared, tokenizer, null)) {
       int synthetic = 0;
