@@ -106,6 +106,20 @@ public final class Gradients implements AutoCloseable {
     }
   }
 
+  /** Names of the parameters whose gradient holds NaN or infinity (to say why a step was skipped). */
+  public List<String> nonFiniteNames() {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < grads.size(); i++) {
+      try (NDScope scope = new NDScope()) {
+        NDArray g = grads.get(i);
+        if (g.isNaN().any().getBoolean() || g.isInfinite().any().getBoolean()) {
+          names.add(parameters.get(i).name());
+        }
+      }
+    }
+    return names;
+  }
+
   /** Multiplies every gradient by {@code factor} in place (float32 arithmetic). */
   public void scale(float factor) {
     for (NDArray g : grads) {

@@ -30,6 +30,8 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class OptimizerStep {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OptimizerStep.class);
+
 
   private final AdamW optimizer;
   private final LossScaler scaler;
@@ -78,6 +80,11 @@ public final class OptimizerStep {
       double norm = grads.globalNorm();
       boolean finite = Double.isFinite(norm) && Double.isFinite(loss);
       boolean clipped = finite && GradientClipping.clipToNorm(grads, norm, maxGradNorm);
+      if (!finite && Double.isFinite(loss)) {
+        // expected now and then with float16 (the scaler backs off); worth a look in float32
+        LOG.warn("non-finite gradient norm with a finite loss ({}, loss scale {}): step skipped; NaN/inf in {}", loss, scaleUsed,
+            grads.nonFiniteNames());
+      }
       boolean applied = scaler.update(finite);
       if (applied) {
         optimizer.step(grads, lr);

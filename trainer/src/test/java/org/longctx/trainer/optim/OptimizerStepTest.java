@@ -93,6 +93,22 @@ class OptimizerStepTest {
         StepOutcome out;
         do {
           backward(params, grads, scaler, 1);
+          if (scales.isEmpty()) { // at 2^16 exactly the parameters with some |g| * 2^16 > 65504 overflow
+            List<String> expected = new ArrayList<>();
+            for (NamedParameter p : params) {
+              boolean overflows = false;
+              for (float g : grads.get(p.name())) {
+                overflows |= Math.abs(g * 65536.0) > 65504 + 16; // beyond float16's largest value and its rounding
+              }
+              if (overflows) {
+                expected.add(p.name());
+              }
+            }
+            try (Gradients read = scaler.unscale(params)) {
+              assertEquals(expected, read.nonFiniteNames(), "the parameters named when the step is skipped");
+            }
+            assertTrue(!expected.isEmpty());
+          }
           out = step.apply(1.0, CASE.get("steps").get(0).get("lr").asDouble());
           scales.add(out.lossScale());
           if (!out.applied()) {
