@@ -37,6 +37,16 @@ final class ReferenceLlama {
     });
   }
 
+  /** Adds {@code delta} to element {@code index} of parameter {@code name} (for finite differences). */
+  void nudge(String name, int index, double delta) {
+    w.get(name)[index] += delta;
+  }
+
+  /** Number of elements of parameter {@code name}. */
+  int size(String name) {
+    return w.get(name).length;
+  }
+
   /**
    * Logits {@code [seq][vocab]}.
    *
