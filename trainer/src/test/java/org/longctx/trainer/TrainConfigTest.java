@@ -45,7 +45,8 @@ class TrainConfigTest {
 
   @Test
   void syntheticMixNamesGeneratorsAndNeedsAWeight() {
-    assertTrue(error(() -> new TrainConfig.Synthetic(0.5, Map.of("copy", 1.0), 64, 128, 5)).startsWith("synthetic.tasks: 'copy' is not a generator"));
+    assertEquals("synthetic.tasks: 'repeat' is not a generator; allowed: passkey, multikey, dependent, copy",
+        error(() -> new TrainConfig.Synthetic(0.5, Map.of("repeat", 1.0), 64, 128, 5)));
     assertTrue(error(() -> new TrainConfig.Synthetic(0.5, Map.of("passkey", 0.0), 64, 128, 5)).startsWith("synthetic.tasks: fraction is 0.5 but no generator"));
     assertTrue(error(() -> new TrainConfig.Synthetic(1.2, Map.of("passkey", 1.0), 64, 128, 5)).startsWith("synthetic.fraction"));
     assertTrue(error(() -> new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 64, 32, 5)).startsWith("synthetic.max_chars"));
