@@ -1,12 +1,8 @@
 package org.longctx.trainer.recipes;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.training.GradientCollector;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,13 +18,10 @@ import org.longctx.positional.PoseSampler;
 import org.longctx.trainer.LlamaModel;
 import org.longctx.trainer.ModelWeights;
 import org.longctx.trainer.TrainConfig;
-import org.longctx.trainer.metrics.MetricsLog;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.LossScaler;
-import org.longctx.trainer.optim.LrSchedule;
 import org.longctx.trainer.optim.NamedParameter;
 import org.longctx.trainer.optim.OptimizerStep;
-import org.longctx.trainer.optim.StepOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,8 +89,6 @@ public final class PoseRecipe {
           if (ckpt != null) {
             TrainingSupport.restore(ckpt, adamw, scaler);
           }
-          OptimizerStep optimizer = new OptimizerStep(adamw, scaler, train.clippingThreshold());
-          LrSchedule schedule = TrainingSupport.schedule(train);
           long step = ckpt == null ? 0 : ckpt.state().step();
           LOG.info("pose: {} parameters; Lc {} → Lt {} (×{}), rope {} {}, {} chunks, {} × {} examples per step, {} steps{}",
               TrainingSupport.parameterCount(model), lc, lt, String.format("%.2f", lt / (double) lc), config.rope().ropeType(),
@@ -105,68 +96,24 @@ public final class PoseRecipe {
               ckpt == null ? "" : ", resuming at step " + step);
           LOG.info("data: synthetic {} of documents {}, prepared {}", train.synthetic().fraction(), data.taskShares(),
               data.prepared() == null ? "none" : data.prepared().location() + " (" + data.prepared().rows() + " rows)");
-
-          List<Double> losses = new ArrayList<>();
-          Path lastCheckpoint = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
-          long savedStep = ckpt == null ? -1 : step;
-          MetricsLog metrics = step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
-          try {
-            while (step < train.steps() && !run.stop().requested()) {
-              double lossSum = 0;
-              long tokens = 0;
-              for (int micro = 0; micro < train.gradAccum(); micro++) {
-                List<int[]> rows = new ArrayList<>(train.batchSize());
-                List<long[]> positions = new ArrayList<>(train.batchSize());
-                for (int b = 0; b < train.batchSize(); b++) {
-                  TrainingData.Document doc = data.nextDocument();
-                  while (doc.tokens().length < 2) { // nothing to predict
-                    doc = data.nextDocument();
-                  }
-                  int[] ids = doc.tokens().length > TrainingSupport.POSE_DOCUMENT_FACTOR * lc
-                      ? Arrays.copyOf(doc.tokens(), TrainingSupport.POSE_DOCUMENT_FACTOR * lc) : doc.tokens();
-                  SplittableRandom random = data.random(doc.index(), POSE_SALT);
-                  int chunks = Math.min(train.poseChunks(), Math.min(ids.length, lc));
-                  PoseSample sample = chunks == 2 ? sampler.sampleReference(ids.length, random) : sampler.sample(ids.length, chunks, random);
-                  rows.add(sample.select(ids));
-                  positions.add(sample.positionIds());
-                }
-                Batch batch = Batch.of(rows, positions, padId);
-                try (NDManager scope = manager.newSubManager();
-                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                  NDArray loss = batch.loss(model, scope); // float32 scalar
-                  lossSum += loss.getFloat();
-                  tokens += batch.tokens();
-                  collector.backward(scaler.scaleLoss(loss, train.gradAccum()));
-                }
+          return TrainingLoop.run("pose", run, store, ckpt, model, adamw, scaler, data, manager, () -> {
+            List<int[]> rows = new ArrayList<>(train.batchSize());
+            List<long[]> positions = new ArrayList<>(train.batchSize());
+            for (int b = 0; b < train.batchSize(); b++) {
+              TrainingData.Document doc = data.nextDocument();
+              while (doc.tokens().length < 2) { // nothing to predict
+                doc = data.nextDocument();
               }
-              double loss = lossSum / train.gradAccum();
-              double lr = schedule.lr(step);
-              StepOutcome outcome = optimizer.apply(loss, lr);
-              step++;
-              losses.add(loss);
-              metrics.record(step, loss, lr, tokens, outcome);
-              if (train.checkpointEvery() > 0 && step % train.checkpointEvery() == 0) {
-                lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
-                savedStep = step;
-              }
+              int[] ids = doc.tokens().length > TrainingSupport.POSE_DOCUMENT_FACTOR * lc
+                  ? Arrays.copyOf(doc.tokens(), TrainingSupport.POSE_DOCUMENT_FACTOR * lc) : doc.tokens();
+              SplittableRandom random = data.random(doc.index(), POSE_SALT);
+              int chunks = Math.min(train.poseChunks(), Math.min(ids.length, lc));
+              PoseSample sample = chunks == 2 ? sampler.sampleReference(ids.length, random) : sampler.sample(ids.length, chunks, random);
+              rows.add(sample.select(ids));
+              positions.add(sample.positionIds());
             }
-            if (savedStep != step) {
-              lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
-            }
-            Path export = null;
-            if (run.stop().requested()) {
-              LOG.warn("stopped by {} after step {} of {}; checkpoint {}; continue with --resume", run.stop().reason(), step,
-                  train.steps(), lastCheckpoint);
-            } else if (train.exportAtEnd()) {
-              export = TrainingSupport.export(run, lastCheckpoint);
-            }
-            return new TrainingResult("pose", step, train.steps(), run.stop().reason(), lastCheckpoint, export, losses,
-                metrics == null ? null : metrics.finish());
-          } finally {
-            if (metrics != null) {
-              metrics.close();
-            }
-          }
+            return Batch.of(rows, positions, padId);
+          });
         }
       }
     }

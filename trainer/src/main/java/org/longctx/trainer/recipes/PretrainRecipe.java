@@ -1,12 +1,8 @@
 package org.longctx.trainer.recipes;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.training.GradientCollector;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,13 +14,10 @@ import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.trainer.LlamaModel;
 import org.longctx.trainer.ModelWeights;
 import org.longctx.trainer.TrainConfig;
-import org.longctx.trainer.metrics.MetricsLog;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.LossScaler;
-import org.longctx.trainer.optim.LrSchedule;
 import org.longctx.trainer.optim.NamedParameter;
 import org.longctx.trainer.optim.OptimizerStep;
-import org.longctx.trainer.optim.StepOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,65 +72,20 @@ public final class PretrainRecipe {
           if (ckpt != null) {
             TrainingSupport.restore(ckpt, adamw, scaler);
           }
-          OptimizerStep optimizer = new OptimizerStep(adamw, scaler, train.clippingThreshold());
-          LrSchedule schedule = TrainingSupport.schedule(train);
           long step = ckpt == null ? 0 : ckpt.state().step();
           LOG.info("pretrain: {} parameters ({} layers, hidden {}, vocab {}), {} × {} rows of {} tokens per step, {} steps{}",
               TrainingSupport.parameterCount(model), config.numHiddenLayers(), config.hiddenSize(), config.vocabSize(),
               train.gradAccum(), train.batchSize(), train.seqLen(), train.steps(), ckpt == null ? "" : ", resuming at step " + step);
           LOG.info("data: synthetic {} of documents {}, prepared {}", train.synthetic().fraction(), data.taskShares(),
               data.prepared() == null ? "none" : data.prepared().location() + " (" + data.prepared().rows() + " rows)");
-
-          List<Double> losses = new ArrayList<>();
-          Path lastCheckpoint = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
-          long savedStep = ckpt == null ? -1 : step;
-          MetricsLog metrics = step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
-          try {
-            while (step < train.steps() && !run.stop().requested()) {
-              double lossSum = 0;
-              long tokens = 0;
-              for (int micro = 0; micro < train.gradAccum(); micro++) {
-                List<int[]> rows = new ArrayList<>(train.batchSize());
-                for (int b = 0; b < train.batchSize(); b++) {
-                  rows.add(train.packing().equals("whole") ? data.nextWholeDocuments(train.seqLen()) : data.nextTokens(train.seqLen()));
-                }
-                Batch batch = Batch.of(rows, null, padId);
-                try (NDManager scope = manager.newSubManager();
-                    GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                  NDArray loss = batch.loss(model, scope); // float32 scalar
-                  lossSum += loss.getFloat();
-                  tokens += batch.tokens();
-                  collector.backward(scaler.scaleLoss(loss, train.gradAccum()));
-                }
-              }
-              double loss = lossSum / train.gradAccum();
-              double lr = schedule.lr(step);
-              StepOutcome outcome = optimizer.apply(loss, lr);
-              step++;
-              losses.add(loss);
-              metrics.record(step, loss, lr, tokens, outcome);
-              if (train.checkpointEvery() > 0 && step % train.checkpointEvery() == 0) {
-                lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
-                savedStep = step;
-              }
+          boolean whole = train.packing().equals("whole");
+          return TrainingLoop.run("pretrain", run, store, ckpt, model, adamw, scaler, data, manager, () -> {
+            List<int[]> rows = new ArrayList<>(train.batchSize());
+            for (int b = 0; b < train.batchSize(); b++) {
+              rows.add(whole ? data.nextWholeDocuments(train.seqLen()) : data.nextTokens(train.seqLen()));
             }
-            if (savedStep != step) {
-              lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
-            }
-            Path export = null;
-            if (run.stop().requested()) {
-              LOG.warn("stopped by {} after step {} of {}; checkpoint {}; continue with --resume", run.stop().reason(), step,
-                  train.steps(), lastCheckpoint);
-            } else if (train.exportAtEnd()) {
-              export = TrainingSupport.export(run, lastCheckpoint);
-            }
-            return new TrainingResult("pretrain", step, train.steps(), run.stop().reason(), lastCheckpoint, export, losses,
-                metrics == null ? null : metrics.finish());
-          } finally {
-            if (metrics != null) {
-              metrics.close();
-            }
-          }
+            return Batch.of(rows, null, padId);
+          });
         }
       }
     }
