@@ -790,7 +790,7 @@ public final class LlamaModel implements AutoCloseable {
     NDArray forwardTrainableHalf(NDArray x) {
       Shape shape = x.getShape();
       long d = shape.get(shape.dimension() - 1);
-      NDArray scaled = x.div((float) Math.sqrt(d));
+      NDArray scaled = x.div(Scalars.of(x.getManager(), (float) Math.sqrt(d)));
       NDArray epsColumn = x.getManager().full(shape.slice(0, shape.dimension() - 1).add(1), (float) Math.sqrt(eps), x.getDataType(),
           x.getDevice());
       NDArray rms = NDArrays.concat(new NDList(scaled, epsColumn), -1).norm(2, new int[] {-1}, true); // [..., 1]
@@ -975,7 +975,7 @@ public final class LlamaModel implements AutoCloseable {
       if (scores.getDataType() != DataType.FLOAT32) {
         scores = scores.toType(DataType.FLOAT32, false);
       }
-      scores = scores.mul(scale);
+      scores = scores.mul(Scalars.of(m, scale));
       if (n > queryStart + 1) {
         NDArray queryIndex = m.arange(queryStart, queryStart + c, 1L, DataType.INT64).expandDims(1); // [c, 1]
         NDArray keyIndex = m.arange(0L, n, 1L, DataType.INT64).expandDims(0); // [1, n]
@@ -1003,7 +1003,7 @@ public final class LlamaModel implements AutoCloseable {
       NDManager m = q.getManager();
       long c = q.getShape().get(3);
       long n = keysT.getShape().get(4);
-      NDArray scores = q.matMul(keysT).mul(scale); // [batch, kvHeads, group, c, n]
+      NDArray scores = q.matMul(keysT).mul(Scalars.of(m, scale)); // [batch, kvHeads, group, c, n]
       if (n > queryStart + 1) { // some key lies after some query of this chunk
         NDArray queryIndex = m.arange(queryStart, queryStart + c, 1L, DataType.INT64).expandDims(1); // [c, 1]
         NDArray keyIndex = m.arange(0L, n, 1L, DataType.INT64).expandDims(0); // [1, n]

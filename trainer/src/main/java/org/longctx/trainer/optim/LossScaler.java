@@ -3,6 +3,7 @@ package org.longctx.trainer.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import java.util.List;
+import org.longctx.trainer.Scalars;
 
 /**
  * Dynamic loss scaling, with the rules of {@code torch.amp.GradScaler}: the loss is multiplied
@@ -118,7 +119,7 @@ public final class LossScaler {
     if (microBatches < 1) {
       throw new IllegalArgumentException("micro-batches: must be >= 1, got " + microBatches);
     }
-    return loss.mul((float) ((double) scale / microBatches));
+    return loss.mul(Scalars.of(loss.getManager(), (float) ((double) scale / microBatches)));
   }
 
   /**

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.Scalars;
 
 /**
  * One micro-batch on the host: {@code rows} sequences padded to {@code length} tokens, their
@@ -94,7 +95,7 @@ public record Batch(int rows, int length, long[] inputIds, long[] positionIds, l
     NDArray target = manager.create(targets, new Shape(rows, length - 1, 1));
     NDArray picked = logProbabilities.gather(target, -1).squeeze(-1); // [rows, length-1]
     NDArray mask = manager.create(targetMask, new Shape(rows, length - 1));
-    return picked.mul(mask).sum().neg().div((float) predictions);
+    return picked.mul(mask).sum().neg().div(Scalars.of(manager, (float) predictions));
   }
 
   /** Row {@code b}'s input ids (for tests and diagnostics). */
