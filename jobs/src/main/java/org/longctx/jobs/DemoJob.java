@@ -116,6 +116,23 @@ public final class DemoJob {
     return demo(yaml, source, overrides, new BaseOptions(baseSteps, args.flag("--retrain-base")), System.out);
   }
 
+  /** Set by bin/longctx to the project folder, where the committed models/ live. */
+  static final String HOME_PROPERTY = "longctx.home";
+
+  /**
+   * Where the base model is: {@code path} as given when it exists (relative to the working
+   * folder) or is absolute; a relative path that does not exist here is looked up under the
+   * project folder {@code home}, so the built-in {@code models/tiny-base} is found wherever
+   * bin/longctx is started from. Empty stays empty (the demo trains a base).
+   */
+  static String baseModelPath(String path, String home) {
+    if (path.isEmpty() || Path.of(path).isAbsolute() || Files.exists(Path.of(path)) || home == null || home.isEmpty()) {
+      return path;
+    }
+    Path underHome = Path.of(home).resolve(path);
+    return Files.exists(underHome) ? underHome.toString() : path;
+  }
+
   /** How to get a base model when model.path is empty. */
   record BaseOptions(int steps, boolean retrain) {}
 
@@ -160,7 +177,7 @@ public final class DemoJob {
     long start = System.nanoTime();
     ExperimentConfig config = ConfigLoader.parse(yaml, source, overrides);
     Layout layout = Layout.under(Path.of(config.output().resolveDir(config.name())));
-    String givenBase = config.model().path();
+    String givenBase = baseModelPath(config.model().path(), System.getProperty(HOME_PROPERTY));
     if (!givenBase.isEmpty() && !Files.exists(Path.of(givenBase))) {
       throw new ConfigException("model.path: the base model " + givenBase + " does not exist; leave model.path empty and the demo"
           + " trains one");

@@ -77,7 +77,9 @@ class DemoJobTest {
 
   @Test
   void withoutABaseModelTheDemoPretrainsOneWithTheTinyPretrainConfig() throws Exception {
-    assertEquals("", ConfigLoader.parse(DemoJob.builtInConfig(), "demo", List.of()).model().path(), "the demo trains its base");
+    assertEquals("models/tiny-base", ConfigLoader.parse(DemoJob.builtInConfig(), "demo", List.of()).model().path(),
+        "the demo starts from the committed base");
+    assertTrue(Files.exists(Path.of("../models/tiny-base/model.safetensors")), "the committed base model");
     assertEquals(Files.readString(Path.of("../configs/train-tiny-pretrain.yaml")), DemoJob.resource(DemoJob.BUILT_IN_PRETRAIN));
     DemoJob.Layout layout = DemoJob.Layout.under(Path.of("/tmp/x demo"));
     ExperimentConfig c = DemoJob.pretrainConfig(layout, 7);
@@ -90,6 +92,17 @@ class DemoJobTest {
     assertTrue(!layout.owned().contains(layout.base()), "a trained base survives the next run");
     assertEquals(512, ConfigLoader.parse(DemoJob.builtInConfig(), "demo", List.of()).rope().originalMaxPositionEmbeddings(),
         "the demo's rope starts from the pretrained window");
+  }
+
+  @Test
+  void aRelativeBaseModelPathIsFoundUnderTheProjectFolderWhenNotInTheWorkingFolder(@TempDir Path home) throws Exception {
+    Files.createDirectories(home.resolve("models/some-base"));
+    assertEquals(home.resolve("models/some-base").toString(), DemoJob.baseModelPath("models/some-base", home.toString()));
+    assertEquals("models/missing", DemoJob.baseModelPath("models/missing", home.toString()), "not found anywhere: as given");
+    assertEquals("pom.xml", DemoJob.baseModelPath("pom.xml", home.toString()), "found in the working folder: as given");
+    assertEquals("/abs/base", DemoJob.baseModelPath("/abs/base", home.toString()));
+    assertEquals("", DemoJob.baseModelPath("", home.toString()), "empty: the demo trains a base");
+    assertEquals("models/some-base", DemoJob.baseModelPath("models/some-base", null), "no project folder known");
   }
 
   @Test
