@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.ModelWeights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -350,7 +351,7 @@ public final class DemoJob {
   }
 
   private static String describeModel(String location) throws IOException {
-    var config = org.longctx.trainer.ModelWeights.readConfig(
+    var config = org.longctx.trainer.model.ModelWeights.readConfig(
         org.longctx.checkpoints.training.CheckpointStore.modelFolder(Storage.path(location), Storage.defaultConf()),
         Storage.defaultConf());
     return String.format(Locale.ROOT, "%s: hidden %d, %d layers, %d heads, vocabulary %d, window %d, rope %s",

@@ -13,8 +13,9 @@ import java.util.Arrays;
 import java.util.Set;
 import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.Storage;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
 
 /**
  * Prints the logits a model gives for a list of token ids: one row per input position, the
@@ -59,11 +60,12 @@ public final class ScoreJob {
     if (positions != null && positions.length != ids.length) {
       throw new UsageException("--position-ids has " + positions.length + " values but --input-ids has " + ids.length + "; give one position per id");
     }
-    DataType dtype = switch (args.value("--dtype").orElse("float32")) {
-      case "float32" -> DataType.FLOAT32;
-      case "float16" -> DataType.FLOAT16;
-      default -> throw new UsageException("--dtype must be float32 or float16, got '" + args.required("--dtype") + "'");
-    };
+    Precision dtype;
+    try {
+      dtype = Precision.parse("--dtype", args.value("--dtype").orElse("float32"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     int chunk = args.intValue("--attention-chunk", 0);
     if (chunk < 0) {
       throw new UsageException("--attention-chunk must be ≥ 0, got " + chunk);

@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.Precision;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -23,7 +24,7 @@ import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.PoseSample;
 import org.longctx.positional.PoseSampler;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.AdamWConfig;
@@ -234,7 +235,7 @@ final class TrainBench {
     List<Double> losses = new ArrayList<>();
     long maxPosition = 0;
     double seconds;
-    try (LlamaModel model = LlamaModel.random(config, DataType.FLOAT32, 0, 0.02); NDManager manager = NDManager.newBaseManager()) {
+    try (LlamaModel model = LlamaModel.random(config, Precision.FLOAT32, 0, 0.02); NDManager manager = NDManager.newBaseManager()) {
       List<NamedParameter> params = TrainingSupport.trainableParameters(model);
       try (AdamW adamw = new AdamW(params, new AdamWConfig(0.9, 0.95, 1e-8, 0.1))) {
         OptimizerStep optimizer = new OptimizerStep(adamw, LossScaler.disabled(), 1.0);

@@ -1,5 +1,6 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.positional.SelfExtend;
 
 /**

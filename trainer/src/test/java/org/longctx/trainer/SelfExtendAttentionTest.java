@@ -1,5 +1,9 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.KvCache;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +38,7 @@ class SelfExtendAttentionTest {
 
   @BeforeAll
   static void load() throws IOException {
-    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), DataType.FLOAT32);
+    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), Precision.FLOAT32);
     reference = new ReferenceLlama(model);
     ids = Golden.find(FIXTURE, "long").inputIds();
   }
@@ -58,7 +62,7 @@ class SelfExtendAttentionTest {
   @Test
   void referenceReproducesTransformers() throws IOException {
     for (String fixture : new String[] {FIXTURE, "qwen2-bias-tied"}) {
-      try (LlamaModel m = ModelWeights.load(Golden.folder(fixture).toString(), DataType.FLOAT32)) {
+      try (LlamaModel m = ModelWeights.load(Golden.folder(fixture).toString(), Precision.FLOAT32)) {
         ReferenceLlama ref = new ReferenceLlama(m);
         for (String name : new String[] {"long", "pose_positions"}) {
           if (Golden.cases(fixture).stream().noneMatch(c -> c.name().equals(name))) {
@@ -174,7 +178,7 @@ class SelfExtendAttentionTest {
         NDManager nd = NDManager.newBaseManager()) {
       int vocab = model.config().vocabSize();
       float[] prefill = logits(extended, ids); // [40 × vocab], no cache
-      try (LlamaModel.KvCache cache = extended.newCache()) {
+      try (KvCache cache = extended.newCache()) {
         assertTrue(!cache.keysRotated(), "SelfExtend caches keys un-rotated");
         NDArray first = extended.forward(nd.create(Arrays.copyOf(ids, 25), new Shape(1, 25)), null, cache);
         assertClose(Arrays.copyOf(prefill, 25 * vocab), ReferenceLlama.flat(first), 1e-5, "prefill through the cache");
@@ -214,7 +218,7 @@ class SelfExtendAttentionTest {
 
   @Test
   void float16StaysCloseToFloat32() throws IOException {
-    try (LlamaModel half = ModelWeights.load(Golden.folder(FIXTURE).toString(), DataType.FLOAT16);
+    try (LlamaModel half = ModelWeights.load(Golden.folder(FIXTURE).toString(), Precision.FLOAT16);
         LlamaModel extended16 = half.withSelfExtend(new SelfExtendSettings(2, 4));
         LlamaModel extended32 = model.withSelfExtend(new SelfExtendSettings(2, 4));
         NDManager nd = NDManager.newBaseManager()) {

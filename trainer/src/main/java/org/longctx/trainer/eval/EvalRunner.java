@@ -7,8 +7,9 @@ import java.util.Arrays;
 import java.util.List;
 import org.longctx.checkpoints.Storage;
 import org.longctx.trainer.Generator;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.Perplexity;
 
 /**
@@ -23,7 +24,7 @@ public final class EvalRunner {
 
   /** Loads the method's model, runs {@code items} on it with the method's extension, closes it. */
   public static List<EvalOutput> run(MethodSpec method, List<EvalItem> items, EvalInputs inputs) throws IOException {
-    try (LlamaModel loaded = ModelWeights.load(Storage.path(method.model()), dtype(inputs.dtype()), Storage.defaultConf());
+    try (LlamaModel loaded = ModelWeights.load(Storage.path(method.model()), Precision.parse("eval.dtype", inputs.dtype()), Storage.defaultConf());
         LlamaModel model = loaded.with(method.settings())) {
       return run(model, method.name(), items, inputs);
     }
@@ -55,14 +56,6 @@ public final class EvalRunner {
       }
     }
     return out;
-  }
-
-  static DataType dtype(String name) {
-    return switch (name) {
-      case "float32" -> DataType.FLOAT32;
-      case "float16" -> DataType.FLOAT16;
-      default -> throw new IllegalArgumentException("dtype: '" + name + "' is not allowed; allowed: float32, float16");
-    };
   }
 
   private static void checkVocabulary(int[] ids, int vocab, String method) {

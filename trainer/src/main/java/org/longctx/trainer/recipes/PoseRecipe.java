@@ -15,8 +15,9 @@ import org.longctx.data.tokenizer.TextTokenizer;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.PoseSample;
 import org.longctx.positional.PoseSampler;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.LossScaler;
@@ -55,7 +56,7 @@ public final class PoseRecipe {
 
   public static TrainingResult run(TrainingRun run) throws IOException {
     TrainConfig train = run.train();
-    DataType dtype = TrainingSupport.computeType(run.model());
+    Precision dtype = TrainingSupport.computeType(run.model());
     if (run.model().path().isEmpty()) {
       throw new IllegalArgumentException("model.path: the pose recipe extends an existing model; give a Hugging Face folder "
           + "or a longctx checkpoint (train one with train.recipe: pretrain)");
@@ -76,7 +77,7 @@ public final class PoseRecipe {
       checkTargetFactor(config, base, lc, lt);
       PoseSampler sampler = new PoseSampler(lc, lt);
       int padId = config.padTokenId() != null ? config.padTokenId() : 0;
-      try (LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), dtype)
+      try (LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), dtype, ai.djl.engine.Engine.getInstance().defaultDevice())
               : TrainingSupport.loadWeights(run.model().path(), config, dtype);
           TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, run.data().splitSpecialTokens());
           TrainingData data = TrainingData.open(train, run.data(), tokenizer, ckpt == null ? null : ckpt.state().dataCursor());
@@ -85,7 +86,7 @@ public final class PoseRecipe {
         TrainingSupport.checkTokenizer(data, tokenizerSpec);
         List<NamedParameter> params = TrainingSupport.trainableParameters(model);
         try (AdamW adamw = TrainingSupport.adamW(train, params)) {
-          LossScaler scaler = LossScaler.forParameterType(dtype);
+          LossScaler scaler = LossScaler.forParameterType(dtype.dataType());
           if (ckpt != null) {
             TrainingSupport.restore(ckpt, adamw, scaler);
           }

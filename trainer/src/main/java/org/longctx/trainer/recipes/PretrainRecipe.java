@@ -11,8 +11,9 @@ import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.checkpoints.training.LoadedCheckpoint;
 import org.longctx.data.tokenizer.TextTokenizer;
 import org.longctx.data.tokenizer.TokenizerSpec;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.LossScaler;
@@ -41,7 +42,7 @@ public final class PretrainRecipe {
 
   public static TrainingResult run(TrainingRun run) throws IOException {
     TrainConfig train = run.train();
-    DataType dtype = TrainingSupport.computeType(run.model());
+    Precision dtype = TrainingSupport.computeType(run.model());
     CheckpointStore store = TrainingSupport.store(run);
     Optional<LoadedCheckpoint> resumed = TrainingSupport.checkpointToResume(run, store);
     try (LoadedCheckpoint ckpt = resumed.orElse(null)) {
@@ -58,7 +59,7 @@ public final class PretrainRecipe {
         LOG.warn("train.seq_len {} exceeds the model's max_position_embeddings {}", train.seqLen(), config.maxPositionEmbeddings());
       }
       int padId = config.padTokenId() != null ? config.padTokenId() : 0;
-      try (LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), dtype)
+      try (LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), dtype, ai.djl.engine.Engine.getInstance().defaultDevice())
               : fromScratch ? LlamaModel.random(config, dtype, train.seed(), initStd(run))
               : TrainingSupport.loadWeights(run.model().path(), config, dtype);
           TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, run.data().splitSpecialTokens());
@@ -68,7 +69,7 @@ public final class PretrainRecipe {
         TrainingSupport.checkTokenizer(data, tokenizerSpec);
         List<NamedParameter> params = TrainingSupport.trainableParameters(model);
         try (AdamW adamw = TrainingSupport.adamW(train, params)) {
-          LossScaler scaler = LossScaler.forParameterType(dtype);
+          LossScaler scaler = LossScaler.forParameterType(dtype.dataType());
           if (ckpt != null) {
             TrainingSupport.restore(ckpt, adamw, scaler);
           }

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.function.Supplier;
 import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.checkpoints.training.LoadedCheckpoint;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.metrics.MetricsLog;
 import org.longctx.trainer.optim.AdamW;

@@ -35,9 +35,10 @@ import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.Ropes;
 import org.longctx.trainer.HfExport;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
 import org.longctx.trainer.ModelConfig;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.AdamWConfig;
@@ -145,14 +146,13 @@ public final class TrainingSupport {
    * weights and loss, dynamic loss scaling — DJL has no bfloat16). Float16 is meant for GPUs;
    * on a CPU it runs, slowly, and is said so.
    */
-  static DataType computeType(ModelConfig model) {
-    if (model.dtype().equals("float16")) {
-      if (!Engine.getInstance().defaultDevice().isGpu()) {
-        LOG.warn("model.dtype float16 on a CPU: supported but slow (CPUs have no fast float16 matrix units); use float32 here");
-      }
-      return DataType.FLOAT16;
+  static Precision computeType(ModelConfig model) {
+    Precision precision = Precision.parse("model.dtype", model.dtype());
+    if (precision != Precision.FLOAT32 && !Engine.getInstance().defaultDevice().isGpu()) {
+      LOG.warn("model.dtype {} on a CPU: supported but slow (CPUs have no fast half-precision matrix units); use float32 here",
+          precision.key());
     }
-    return DataType.FLOAT32;
+    return precision;
   }
 
   /**
@@ -203,11 +203,11 @@ public final class TrainingSupport {
   }
 
   /** Loads the weights at {@code location} into a model of {@code config} (whose rope may differ from the folder's). */
-  public static LlamaModel loadWeights(String location, LlamaConfig config, DataType dtype) throws IOException {
+  public static LlamaModel loadWeights(String location, LlamaConfig config, Precision dtype) throws IOException {
     Configuration conf = Storage.defaultConf();
     org.apache.hadoop.fs.Path folder = CheckpointStore.modelFolder(Storage.path(location), conf);
     try (SafetensorsReader reader = SafetensorsReader.open(folder, "model", conf)) {
-      return ModelWeights.load(config, reader, dtype);
+      return ModelWeights.load(config, reader, dtype, Engine.getInstance().defaultDevice());
     }
   }
 

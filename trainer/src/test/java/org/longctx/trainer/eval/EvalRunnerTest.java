@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.longctx.checkpoints.Storage;
 import org.longctx.positional.RopeConfig;
 import org.longctx.trainer.EvalConfig;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.SelfExtendSettings;
 
 /**

@@ -1,5 +1,7 @@
 package org.longctx.trainer.recipes;
 
+import org.longctx.trainer.model.Precision;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.TrainConfig;
 
@@ -65,7 +67,7 @@ class Float16TrainingTest {
   /** Gradients of the batch's loss for a model initialised from the same seed, in float32. */
   private static Map<String, float[]> gradients(LlamaConfig config, DataType type, Batch batch) {
     Map<String, float[]> out = new LinkedHashMap<>();
-    try (LlamaModel model = LlamaModel.random(config, type, 5, 0.02); NDManager scope = NDManager.newBaseManager()) {
+    try (LlamaModel model = LlamaModel.random(config, Precision.of(type), 5, 0.02); NDManager scope = NDManager.newBaseManager()) {
       model.setTrainable(true);
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         NDArray loss = batch.loss(model, scope);

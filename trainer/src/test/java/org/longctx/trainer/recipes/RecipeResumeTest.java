@@ -1,5 +1,6 @@
 package org.longctx.trainer.recipes;
 
+import org.longctx.trainer.model.Precision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -21,9 +22,9 @@ import org.longctx.checkpoints.Storage;
 import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 
 /**
@@ -47,7 +48,7 @@ class RecipeResumeTest {
     // the export is a model folder with the run's tokenizer
     Path hf = dir.resolve("straight/hf");
     assertTrue(Files.exists(hf.resolve("tokenizer.json")));
-    try (LlamaModel m = ModelWeights.load(hf.toString(), DataType.FLOAT32)) {
+    try (LlamaModel m = ModelWeights.load(hf.toString(), Precision.FLOAT32)) {
       assertEquals(16, m.config().hiddenSize());
       assertEquals(256, m.config().bosTokenId());
     }
