@@ -183,7 +183,7 @@ public final class DemoJob {
       throw new ConfigException("model.path: the base model " + givenBase + " does not exist; leave model.path empty and the demo"
           + " trains one");
     }
-    int lt = config.train().targetLen();
+    int lt = config.pose().targetLen();
     out.printf(Locale.ROOT, "longctx demo: %s → PoSE %d → %d tokens, output in %s (config: %s)%n",
         givenBase.isEmpty() ? "a tiny base model" : givenBase, config.train().seqLen(), lt, layout.root(), source);
     for (Path p : layout.owned()) {
@@ -269,7 +269,7 @@ public final class DemoJob {
           e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
           methods);
       ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), eval, staged.output());
+          staged.train(), staged.pose(), eval, staged.output());
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
       results = EvalJob.evaluate(spark, evalConfig, facts, out);

@@ -10,8 +10,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
-import org.longctx.trainer.recipes.PoseRecipe;
-import org.longctx.trainer.recipes.PretrainRecipe;
+import org.longctx.trainer.recipes.TrainingSession;
 import org.longctx.trainer.recipes.StopSignal;
 import org.longctx.trainer.recipes.TrainingResult;
 import org.longctx.trainer.recipes.TrainingRun;
@@ -30,7 +29,7 @@ public final class TrainJob {
         pretrain  causal LM on packed rows of train.seq_len tokens, from model.init (random,
                   seeded) or from model.path
         pose      PoSE fine-tuning of model.path: train at Lc = train.seq_len while position ids
-                  span Lt = train.target_len, with the rope: section at the target factor
+                  span Lt = pose.target_len, with the rope: section at the target factor
 
       Writes into output.dir (default runs/<name>):
         metrics.jsonl   one line per step: loss, lr, grad_norm, tokens_per_s, loss_scale, skipped
@@ -76,12 +75,9 @@ public final class TrainJob {
       deleteTree(out);
     }
     JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
-    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), out, resume, experiment, stop);
-    TrainingResult result = switch (config.train().recipe()) {
-      case "pretrain" -> PretrainRecipe.run(run);
-      case "pose" -> PoseRecipe.run(run);
-      default -> throw new IllegalStateException("recipe " + config.train().recipe());
-    };
+    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out, resume,
+        experiment, stop);
+    TrainingResult result = TrainingSession.trainAlone(run);
     System.out.println(describe(result, out));
     if (result.stoppedBy() != null) {
       return "SIGINT".equals(result.stoppedBy()) ? 130 : 143;

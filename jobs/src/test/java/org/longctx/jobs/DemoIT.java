@@ -49,7 +49,7 @@ class DemoIT {
       System.setOut(print); // the demo's progress goes to standard output
       status = Cli.run(new String[] {"demo",
           "--set", "model.path=" + base, "--set", "output.dir=" + out, "--set", "spark.master=local[2]",
-          "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "train.target_len=512",
+          "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "pose.target_len=512",
           "--set", "train.synthetic.min_chars=128", "--set", "train.synthetic.max_chars=500", "--set", "rope.original_max_position_embeddings=128",
           "--set", "eval.lengths=[300, 512]", "--set", "eval.depths=[0.5]", "--set", "eval.trials=1",
           // perplexity on the rows the prepare stage wrote (the demo itself uses held-out synth documents)

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.longctx.trainer.model.Casts;
 import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Positions;
 import org.longctx.trainer.model.Scalars;
 
 /**
@@ -79,8 +80,10 @@ public record Batch(int rows, int length, long[] inputIds, long[] positionIds, l
    */
   public NDArray loss(LlamaModel model, NDManager manager) {
     NDArray ids = manager.create(inputIds, new Shape(rows, length));
-    NDArray pos = positionIds == null ? null : manager.create(positionIds, new Shape(rows, length));
-    NDArray logits = model.forward(ids, pos); // [rows, length, vocab]
+    // positions made from the host arrays: the forward pass never reads the device for them
+    Positions pos = positionIds == null ? Positions.sequential(manager, rows, length)
+        : Positions.of(manager, positionIds, rows, length);
+    NDArray logits = model.forwardAt(ids, pos); // [rows, length, vocab]
     return crossEntropy(logits, manager);
   }
 

@@ -38,7 +38,7 @@ class Float16TrainingTest {
 
   @Test
   void everyParameterGetsTheFloat32GradientToHalfPrecision() {
-    LlamaConfig config = TrainingSupport.initConfig(
+    LlamaConfig config = TrainingSession.initConfig(
         new ModelConfig.Init(259, 32, 64, 2, 4, 2, 64, 10000.0, 1e-5, false, 0.02, null, null, null), null, TokenizerSpec.byteLevel());
     SplittableRandom r = new SplittableRandom(11);
     List<int[]> rows = new ArrayList<>();
@@ -87,10 +87,10 @@ class Float16TrainingTest {
 
   @Test
   void aFloat16RunFollowsTheFloat32Run() throws Exception {
-    TrainConfig train = RecipeFixtures.train("pretrain", 4, 32, 0, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingResult full = PretrainRecipe.run(RecipeFixtures.run(train, new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(64)),
+    TrainConfig train = RecipeFixtures.train("pretrain", 4, 32, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingResult full = TrainingSession.trainAlone(RecipeFixtures.run(train, new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(64)),
         DataConfig.defaults(), null, dir.resolve("f32"), false));
-    TrainingResult half = PretrainRecipe.run(RecipeFixtures.run(train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(64)),
+    TrainingResult half = TrainingSession.trainAlone(RecipeFixtures.run(train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(64)),
         DataConfig.defaults(), null, dir.resolve("f16"), false));
     assertEquals(4, half.step());
     assertEquals(full.losses().size(), half.losses().size());

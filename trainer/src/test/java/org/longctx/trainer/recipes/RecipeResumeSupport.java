@@ -90,7 +90,7 @@ final class RecipeResumeSupport {
 
   static TrainingResult pretrain(TrainingRun run) {
     try {
-      return PretrainRecipe.run(run);
+      return TrainingSession.trainAlone(run);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -98,7 +98,7 @@ final class RecipeResumeSupport {
 
   static TrainingResult pose(TrainingRun run) {
     try {
-      return PoseRecipe.run(run);
+      return TrainingSession.trainAlone(run);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -107,7 +107,7 @@ final class RecipeResumeSupport {
   /** A random base model of window 16 saved as a Hugging Face folder. */
   static Path baseModel(Path dir) throws IOException {
     Path folder = dir.resolve("base");
-    LlamaConfig config = TrainingSupport.initConfig(RecipeFixtures.tinyInit(16), null, TokenizerSpec.byteLevel());
+    LlamaConfig config = TrainingSession.initConfig(RecipeFixtures.tinyInit(16), null, TokenizerSpec.byteLevel());
     try (LlamaModel m = LlamaModel.random(config, Precision.FLOAT32, 5, 0.02)) {
       Files.createDirectories(folder);
       ModelWeights.saveHuggingFace(m, Storage.path(folder), "float32", Long.MAX_VALUE, Storage.defaultConf());

@@ -43,7 +43,7 @@ class RecipeResumeTest {
 
   @Test
   void pretrainResumesBitwiseWithSplitPacking() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, 0, "split", 10, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, "split", 10, RecipeFixtures.synthetic(1.0));
     RecipeResumeSupport.resumesBitwise(dir, train, scratch(), DataConfig.defaults(), null, RecipeResumeSupport::pretrain);
     // the export is a model folder with the run's tokenizer
     Path hf = dir.resolve("straight/hf");
@@ -58,10 +58,10 @@ class RecipeResumeTest {
   void poseSamplesSkippedPositionsUpToTheTarget() throws IOException {
     // the examples PoSE builds: Lc tokens, increasing positions, the largest reaching beyond Lc
     Path base = RecipeResumeSupport.baseModel(dir);
-    TrainConfig train = RecipeFixtures.train("pose", 1, 16, 128, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingRun run = RecipeFixtures.run(train, new ModelConfig(base.toString(), "float32", 0, null), DataConfig.defaults(),
-        RopeConfig.builder("linear").factor(8.0).build(), dir.resolve("pose"), false);
-    TrainingResult r = PoseRecipe.run(run);
+    TrainConfig train = RecipeFixtures.train("pose", 1, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingRun run = RecipeFixtures.withPose(RecipeFixtures.run(train, new ModelConfig(base.toString(), "float32", 0, null),
+        DataConfig.defaults(), RopeConfig.builder("linear").factor(8.0).build(), dir.resolve("pose"), false), 128);
+    TrainingResult r = TrainingSession.trainAlone(run);
     assertTrue(r.completed());
     assertTrue(Double.isFinite(r.losses().get(0)));
     long maxPosition = 0;
@@ -86,30 +86,30 @@ class RecipeResumeTest {
 
   @Test
   void aFreshRunRefusesAFolderWithCheckpointsAndResumeNeedsOne() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, "split", 0, RecipeFixtures.synthetic(1.0));
     Path out = dir.resolve("run");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, true)));
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, true)));
     assertTrue(e.getMessage().contains("no complete checkpoint"), e.getMessage());
-    PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false));
+    TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false));
     e = assertThrows(IllegalArgumentException.class,
-        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
     assertTrue(e.getMessage().contains("--resume"), e.getMessage());
   }
 
   @Test
   void aStopRequestSavesACheckpointAndTheResumedRunMatchesAStraightOne() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingResult straight = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null,
+    TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingResult straight = TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null,
         dir.resolve("a"), false));
     TrainingRun stopped = RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), false);
     stopped.stop().request("SIGTERM");
-    TrainingResult first = PretrainRecipe.run(stopped);
+    TrainingResult first = TrainingSession.trainAlone(stopped);
     assertEquals("SIGTERM", first.stoppedBy());
     assertEquals(0, first.step());
     assertTrue(Files.exists(dir.resolve("b/checkpoints/step-000000/state.json")));
     assertEquals(null, first.export());
-    TrainingResult rest = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
+    TrainingResult rest = TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
     assertEquals(straight.losses(), rest.losses());
   }
 }
