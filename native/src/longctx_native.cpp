@@ -202,9 +202,9 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_crossEntropy(JNIE
   return guarded<jlong>(env, 0, [&]() -> jlong {
     const at::Tensor& x = tensorAt(logits, "logits");
     const at::Tensor& t = tensorAt(targets, "targets");
-    TORCH_CHECK(x.dim() >= 1 && at::isFloatingType(x.scalar_type()), "logits must be floating [..., vocab], got ",
+    TORCH_CHECK(x.dim() >= 1 && c10::isFloatingType(x.scalar_type()), "logits must be floating [..., vocab], got ",
                 x.scalar_type(), " ", x.sizes());
-    TORCH_CHECK(!at::isFloatingType(t.scalar_type()), "targets must be integer, got ", t.scalar_type());
+    TORCH_CHECK(!c10::isFloatingType(t.scalar_type()), "targets must be integer, got ", t.scalar_type());
     TORCH_CHECK(chunkRows > 0, "chunkRows must be positive, got ", chunkRows);
     const at::Tensor rows = x.reshape({-1, x.size(-1)});  // [rows, vocab]
     const at::Tensor flatTargets = t.reshape({-1}).to(at::kLong).detach();
@@ -212,6 +212,21 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_crossEntropy(JNIE
                 flatTargets.size(0));
     return toHandle(ChunkedCrossEntropy::apply(rows, flatTargets, static_cast<int64_t>(ignoreIndex),
                                                static_cast<int64_t>(chunkRows)));
+  });
+}
+
+// at::cross_entropy_loss on the logits as they are (mean, ignoreIndex), for comparison with the
+// chunked float32 version in the checks: on low-precision logits PyTorch's CUDA log_softmax
+// accumulates in float32 but stores its [rows, vocab] result, and so the log-probabilities that
+// backward reads, in the logits' dtype.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_crossEntropyAten(JNIEnv* env, jclass, jlong logits,
+                                                                                 jlong targets, jlong ignoreIndex) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& x = tensorAt(logits, "logits");
+    const at::Tensor rows = x.reshape({-1, x.size(-1)});
+    const at::Tensor flatTargets = tensorAt(targets, "targets").reshape({-1}).to(at::kLong).detach();
+    return toHandle(at::cross_entropy_loss(rows, flatTargets, std::nullopt, at::Reduction::Mean,
+                                           static_cast<int64_t>(ignoreIndex), 0.0));
   });
 }
 

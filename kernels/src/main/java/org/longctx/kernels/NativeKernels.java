@@ -180,6 +180,17 @@ public final class NativeKernels {
         ignoreIndex, chunkRows));
   }
 
+  /**
+   * PyTorch's own {@code cross_entropy} on the logits in their dtype (no float32 pass), kept for
+   * the comparison in the kernel checks (accuracy and memory of the chunked version).
+   */
+  static NDArray crossEntropyAten(NDArray logits, NDArray targets, long ignoreIndex) {
+    checkCrossEntropy(logits.getShape(), targets.getShape(), targets.getDataType(), 1);
+    requireLoaded();
+    return wrap(logits, NativeLibrary.crossEntropyAten(handle(logits, "logits"), handle(targets, "targets"),
+        ignoreIndex));
+  }
+
   static void checkCrossEntropy(Shape logits, Shape targets, DataType targetType, long chunkRows) {
     if (logits.dimension() < 1) {
       throw new IllegalArgumentException("crossEntropy wants logits [..., vocab], got a scalar");

@@ -18,6 +18,8 @@ final class NativeLibrary {
 
   static native long crossEntropy(long logits, long targets, long ignoreIndex, long chunkRows);
 
+  static native long crossEntropyAten(long logits, long targets, long ignoreIndex);
+
   static native void fusedAdamW(long[] params, long[] grads, long[] expAvgs, long[] expAvgSqs, long[] steps,
       double lr, double beta1, double beta2, double weightDecay, double eps, long gradScale, long foundInf);
 

@@ -184,43 +184,63 @@ final class KernelChecks {
     }
   }
 
-  /** Chunked cross-entropy (loss and logits gradient) against log-softmax on a float32 copy. */
+  /** A cross-entropy under test: (logits, targets) to the mean loss. */
+  private interface Loss {
+    NDArray apply(NDArray logits, NDArray targets);
+  }
+
+  /** Loss, logits gradient and the peak memory above what was allocated before, for one loss. */
+  private record LossRun(NDArray loss, NDArray grad, long extraPeak) {}
+
+  private LossRun lossRun(NDArray logits, NDArray targets, Loss loss) {
+    NDArray leaf = logits.duplicate(); // a fresh leaf per run: gradients do not mix
+    leaf.setRequiresGradient(true);
+    long base = NativeKernels.allocatedMemoryBytes(device);
+    NativeKernels.resetPeakMemory(device);
+    NDArray value;
+    try (GradientCollector gc = collector()) {
+      value = loss.apply(leaf, targets);
+      gc.backward(value);
+    }
+    return new LossRun(value, leaf.getGradient(), NativeKernels.peakMemoryBytes(device) - base);
+  }
+
+  /**
+   * Chunked cross-entropy (loss and logits gradient) against log-softmax on a float32 copy of the
+   * same logits; PyTorch's cross_entropy on the logits' own dtype is printed beside it.
+   */
   void crossEntropyParity(KernelDType dtype, long batch, long len, long vocab, long chunkRows) {
     try (NDManager m = manager.newSubManager()) {
       NDArray logits = NativeKernels.cast(m.randomNormal(new Shape(batch, len, vocab)).mul(3), dtype).duplicate();
-      logits.setRequiresGradient(true);
       NDArray ids = m.randomInteger(0, vocab, new Shape(batch, len), DataType.INT64);
       NDArray ignored = m.randomUniform(0f, 1f, new Shape(batch, len)).lt(0.1f);
       NDArray targets = NDArrays.where(ignored, m.full(new Shape(batch, len), -100, DataType.INT64), ids);
-      NDArray loss;
-      long base = NativeKernels.allocatedMemoryBytes(device);
-      NativeKernels.resetPeakMemory(device);
-      try (GradientCollector gc = collector()) {
-        loss = NativeKernels.crossEntropy(logits, targets, NativeKernels.IGNORE_INDEX, chunkRows);
-        gc.backward(loss);
-      }
-      long fusedPeak = NativeKernels.peakMemoryBytes(device) - base;
-      NDArray lr = f32Leaf(logits);
-      NDArray ref;
-      base = NativeKernels.allocatedMemoryBytes(device);
-      NativeKernels.resetPeakMemory(device);
-      try (GradientCollector gc = collector()) {
-        NDArray logp = lr.logSoftmax(-1);
-        NDArray safe = NDArrays.where(ignored, m.zeros(new Shape(batch, len), DataType.INT64), ids);
+      NDArray safe = NDArrays.where(ignored, m.zeros(new Shape(batch, len), DataType.INT64), ids);
+      NDArray valid = ignored.logicalNot().toType(DataType.FLOAT32, false);
+      // the reference differentiates a float32 copy (its leaf), so its gradient is float32 too
+      LossRun ref = lossRun(f32(logits), targets, (x, t) -> {
+        NDArray logp = x.logSoftmax(-1);
         NDArray picked = logp.mul(safe.oneHot((int) vocab)).sum(new int[] {-1});
-        NDArray valid = ignored.logicalNot().toType(DataType.FLOAT32, false);
-        ref = picked.mul(valid).sum().neg().div(valid.sum());
-        gc.backward(ref);
-      }
-      long refPeak = NativeKernels.peakMemoryBytes(device) - base;
+        return picked.mul(valid).sum().neg().div(valid.sum());
+      });
+      LossRun fused = lossRun(logits, targets,
+          (x, t) -> NativeKernels.crossEntropy(x, t, NativeKernels.IGNORE_INDEX, chunkRows));
       String what = String.format(Locale.ROOT, "crossEntropy %s %dx%d vocab %d chunk %d", dtype.torchName(), batch,
           len, vocab, chunkRows);
-      record(what + " loss", Math.abs(loss.getFloat() - ref.getFloat()) / Math.abs(ref.getFloat()), 1e-5);
-      record(what + " grad", relError(logits.getGradient(), lr.getGradient()),
+      float refLoss = ref.loss().getFloat();
+      record(what + " loss", Math.abs(fused.loss().getFloat() - refLoss) / Math.abs(refLoss), 1e-5);
+      record(what + " grad", relError(fused.grad(), ref.grad()),
           dtype == KernelDType.FLOAT32 ? 1e-5 : dtype == KernelDType.FLOAT16 ? 2e-3 : 1e-2);
       if (device.isGpu()) {
-        out.printf(Locale.ROOT, "     %s: extra peak memory fwd+bwd %.1f MiB (float32 log-softmax reference %.1f MiB)%n",
-            what, fusedPeak / 1048576.0, refPeak / 1048576.0);
+        LossRun aten = lossRun(logits, targets,
+            (x, t) -> NativeKernels.crossEntropyAten(x, t, NativeKernels.IGNORE_INDEX));
+        long copy = batch * len * vocab * 4; // the reference's float32 copy of the logits
+        out.printf(Locale.ROOT, "     %s: extra peak memory fwd+bwd %.1f MiB; float32 log-softmax reference %.1f MiB"
+            + " (with its float32 copy);"
+            + " torch cross_entropy on %s %.1f MiB, its loss error %.2e, grad error %.2e%n", what,
+            fused.extraPeak() / 1048576.0, (ref.extraPeak() + copy) / 1048576.0, dtype.torchName(),
+            aten.extraPeak() / 1048576.0, Math.abs(aten.loss().getFloat() - refLoss) / Math.abs(refLoss),
+            relError(aten.grad(), ref.grad()));
       }
     }
   }
@@ -339,14 +359,14 @@ final class KernelChecks {
           NativeKernels.resetPeakMemory(device);
           start = System.nanoTime();
         }
-        try (GradientCollector gc = collector()) {
+        // every array an iteration makes lands in `step` (ops attach results to their first
+        // input's manager) and is freed when it closes; q, k, v return to m
+        try (NDManager step = m.newSubManager(); GradientCollector gc = collector()) {
+          q.tempAttach(step);
+          k.tempAttach(step);
+          v.tempAttach(step);
           NDArray o = composed ? sub.composedAttention(q, k, v, scale, mask) : NativeKernels.attention(q, k, v, 0, scale);
-          NDArray o32 = f32(o);
-          NDArray loss = o32.sum();
-          gc.backward(loss);
-          o.close();
-          o32.close();
-          loss.close();
+          gc.backward(f32(o).sum());
         }
       }
       NativeKernels.synchronize(device);
@@ -355,7 +375,7 @@ final class KernelChecks {
       double flops = 4.0 * b * h * t * t * d / 2 * 3.5;
       out.printf(Locale.ROOT, "bench %s fwd+bwd %9.2f ms  %6.1f TFLOP/s  peak %6.2f GiB (inputs+grads %.2f GiB)%n",
           name, ms, flops / (ms * 1e-3) / 1e12, peak / 1073741824.0, base / 1073741824.0);
-    } catch (EngineException e) {
+    } catch (EngineException | IllegalStateException e) { // what DJL throws for libtorch errors (OOM)
       String msg = String.valueOf(e.getMessage());
       out.printf(Locale.ROOT, "bench %s fwd+bwd failed: %s%n", name,
           msg.toLowerCase(Locale.ROOT).contains("out of memory") ? "CUDA out of memory" : msg.split("\n")[0]);
