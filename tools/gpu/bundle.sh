@@ -9,7 +9,8 @@
 # Usage (on the GPU node, inside the bundle; also works in a repository checkout with a JDK):
 #   bash bundle.sh --build-native
 #       cmake-builds native/ against the PyTorch that python3 imports (or TORCH_CMAKE_PREFIX) into
-#       lib/native/liblongctx_native.so, where bin/longctx-gpu finds it.
+#       lib/native/liblongctx_native.so, where bin/longctx-gpu finds it (in a repository checkout:
+#       native/build/liblongctx_native.so).
 #
 # The bundle holds: runtime.tar.xz (a jlink'd Java runtime, unpacked by bin/longctx-gpu on first
 # use), lib/ (longctx's jars and their runtime dependencies, without DJL's pytorch-native-cpu and
@@ -54,9 +55,13 @@ build_native() {
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
     -DJNI_INCLUDE_DIR="$jni" "${extra[@]}"
   cmake --build "$build" -j "$(nproc)"
-  mkdir -p "$base/lib/native"
-  cp "$build/liblongctx_native.so" "$base/lib/native/"
-  echo "built $base/lib/native/liblongctx_native.so"
+  if [ "$base" = "$HERE" ]; then # a bundle: where bin/longctx-gpu looks
+    mkdir -p "$base/lib/native"
+    cp "$build/liblongctx_native.so" "$base/lib/native/"
+    echo "built $base/lib/native/liblongctx_native.so"
+  else
+    echo "built $build/liblongctx_native.so (use it with LONGCTX_NATIVE_LIB or -Dlongctx.native.lib)"
+  fi
 }
 
 size_of() { du -sb "$1" | cut -f1; }

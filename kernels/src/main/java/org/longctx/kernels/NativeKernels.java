@@ -22,7 +22,7 @@ import java.util.List;
  * {@code EngineException}.
  *
  * <p>DJL reports bfloat16 arrays as {@code DataType.UNKNOWN} and aborts the JVM when asked to
- * create or convert them itself (architecture.md, Platform facts): make and leave bfloat16 with
+ * create or convert them itself (docs/gpu.md, "cast"): make and leave bfloat16 with
  * {@link #cast}, ask its real dtype with {@link #dtype}, and keep DJL ops that take a dtype
  * argument (softmax, ones/zeros-like, {@code toType}) away from bfloat16 arrays.
  */

@@ -15,8 +15,7 @@ import java.util.function.Supplier;
  *
  * <p>DJL's PyTorch engine must be initialised first, so that libtorch (which the extension links
  * against and shares tensors with) is already in the process: loading the extension first gave
- * "CUDA error: invalid resource handle" on the first CUDA call (measured; architecture.md,
- * Platform facts).
+ * "CUDA error: invalid resource handle" on the first CUDA call (measured; docs/gpu.md, "API").
  */
 final class NativeLoader {
   static final String PROPERTY = "longctx.native.lib";

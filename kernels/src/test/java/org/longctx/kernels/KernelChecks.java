@@ -233,7 +233,8 @@ final class KernelChecks {
           dtype == KernelDType.FLOAT32 ? 1e-5 : dtype == KernelDType.FLOAT16 ? 2e-3 : 1e-2);
       if (device.isGpu()) {
         LossRun aten = lossRun(logits, targets,
-            (x, t) -> NativeKernels.crossEntropyAten(x, t, NativeKernels.IGNORE_INDEX));
+            // its loss has the logits' dtype; DJL's backward wants a dtype it knows (float32)
+            (x, t) -> f32(NativeKernels.crossEntropyAten(x, t, NativeKernels.IGNORE_INDEX)));
         long copy = batch * len * vocab * 4; // the reference's float32 copy of the logits
         out.printf(Locale.ROOT, "     %s: extra peak memory fwd+bwd %.1f MiB; float32 log-softmax reference %.1f MiB"
             + " (with its float32 copy);"
@@ -338,7 +339,7 @@ final class KernelChecks {
   /**
    * Causal attention forward + backward, fused vs composed of DJL ops, [b, h, t, d] for q, k, v.
    * Composed runs in float16 only: DJL's softmax passes the array's dtype to libtorch and has no
-   * bfloat16 (architecture.md, Platform facts). TFLOP/s counts 4·b·h·t²·d/2 for the causal forward
+   * bfloat16 (docs/gpu.md, "cast"). TFLOP/s counts 4·b·h·t²·d/2 for the causal forward
    * and 2.5× that for backward (the FlashAttention-2 paper's convention).
    */
   void benchmark(long b, long h, long t, long d, KernelDType dtype, boolean composed, int warmup, int iters) {
