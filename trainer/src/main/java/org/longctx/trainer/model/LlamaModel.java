@@ -122,6 +122,7 @@ public final class LlamaModel implements AutoCloseable {
    */
   public static LlamaModel create(LlamaConfig config, Precision precision, Device device, ModelWeights.Source source)
       throws IOException {
+    boolean fused = NativeSupport.enable(device);
     if (!precision.available()) {
       throw new IllegalArgumentException("dtype: " + precision.key() + " is not available here; allowed: " + Precision.allowed());
     }
@@ -143,7 +144,11 @@ public final class LlamaModel implements AutoCloseable {
         a.attach(manager);
         params.put(t.ours(), a);
       }
-      return new LlamaModel(config, precision, manager, params);
+      LlamaModel model = new LlamaModel(config, precision, manager, params);
+      if (fused) {
+        model.setKernel(FusedKernel.INSTANCE);
+      }
+      return model;
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
@@ -218,7 +223,7 @@ public final class LlamaModel implements AutoCloseable {
     return modes.get(layer);
   }
 
-  /** What computes attention ({@link EagerKernel} unless a fused one was set). */
+  /** What computes attention: the {@link FusedKernel} on a GPU with the native library, else the {@link EagerKernel}. */
   public AttentionKernel kernel() {
     return kernel;
   }

@@ -54,9 +54,9 @@ public enum Precision {
     return lossScaling;
   }
 
-  /** Whether this JVM can run it: bfloat16 needs a cast provider (the native extension), the others always run. */
+  /** Whether this JVM can run it: bfloat16 needs the native kernel library's cast, the others always run. */
   public boolean available() {
-    return this != BFLOAT16 || Casts.supports(DataType.BFLOAT16);
+    return this != BFLOAT16 || Casts.supports(DataType.BFLOAT16) || NativeSupport.available();
   }
 
   /** The precision a model's arrays have. */
