@@ -80,7 +80,7 @@ public final class BenchJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "bench", "measure throughput on this machine (bench prepare | train | pose-memory)", USAGE,
+      "bench", USAGE,
       Set.of(), Set.of("--mb", "--files", "--cores", "--doc-chars", "--seed", "--rounds", "--json", "--keep", "--tokenizer",
           // bench train / pose-memory (TrainBench)
           "--hidden", "--layers", "--heads", "--intermediate", "--batch", "--seq-len", "--warmup", "--steps", "--factor",

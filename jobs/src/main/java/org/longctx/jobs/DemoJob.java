@@ -64,7 +64,7 @@ public final class DemoJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "demo", "the whole pipeline on a tiny model: synth, prepare, PoSE, export, eval, report", USAGE,
+      "demo", USAGE,
       Set.of("--retrain-base"), Set.of("--config", "--set", "--base-steps"), DemoJob::run);
 
   /** The built-in settings: configs/demo.yaml, copied into the jar at build time. */

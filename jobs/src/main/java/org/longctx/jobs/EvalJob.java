@@ -70,7 +70,7 @@ public final class EvalJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "eval", "passkey accuracy and perplexity by length for several methods, with charts", USAGE,
+      "eval", USAGE,
       Set.of("--overwrite"), Set.of("--config", "--set", "--out"), EvalJob::run);
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -51,7 +51,7 @@ public final class TrainJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "train", "train a model (recipes: pretrain, pose) with checkpoints and metrics", USAGE,
+      "train", USAGE,
       Set.of("--resume"), Set.of("--config", "--set"), TrainJob::run);
 
   private TrainJob() {}
