@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +32,7 @@ import org.longctx.data.synth.SynthTasks;
 import org.longctx.data.tokenizer.ByteLevelTokenizer;
 import org.longctx.data.tokenizer.TextTokenizer;
 import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.checkpoints.Storage;
 import org.longctx.jobs.config.SparkSettings;
 import org.longctx.jobs.spark.SparkSessions;
 
@@ -186,7 +186,7 @@ public final class BenchJob {
       return 0;
     } finally {
       if (temporary) {
-        deleteTree(work);
+        Storage.deleteTree(work);
       }
     }
   }
@@ -331,13 +331,5 @@ public final class BenchJob {
       }
     }
     return texts;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

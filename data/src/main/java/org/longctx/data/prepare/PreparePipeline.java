@@ -20,7 +20,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.data.DataConfig;
-import org.longctx.data.io.HadoopStorage;
+import org.longctx.checkpoints.HadoopStorage;
+import org.longctx.checkpoints.Storage;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,7 +67,7 @@ public final class PreparePipeline {
     List<PartTask> tasks = expandInputs(config.inputs(), conf);
 
     Path out = qualify(new Path(config.prepared()), conf);
-    FileSystem fs = HadoopStorage.fileSystem(out, conf);
+    FileSystem fs = Storage.fileSystem(out, conf);
     if (fs.exists(out) && !overwrite) {
       throw new OutputExistsException("data.prepared: " + out + " already exists; pass --overwrite (or set output.overwrite: true) to replace it");
     }
@@ -181,7 +182,7 @@ public final class PreparePipeline {
   /** Reads the tokenizer (a {@code tokenizer.json} or its folder) and its sibling {@code tokenizer_config.json}. */
   static TokenizerSpec readTokenizer(DataConfig config, Configuration conf) throws IOException {
     Path path = qualify(new Path(config.tokenizer()), conf);
-    FileSystem fs = HadoopStorage.fileSystem(path, conf);
+    FileSystem fs = Storage.fileSystem(path, conf);
     if (!fs.exists(path)) {
       throw new IllegalArgumentException("data.tokenizer: " + path + " does not exist; "
           + "'longctx tokenizer byte-level --out DIR' writes a tokenizer.json");
@@ -217,7 +218,7 @@ public final class PreparePipeline {
     Map<String, Long> files = new java.util.TreeMap<>();
     for (int i = 0; i < globs.size(); i++) {
       Path pattern = qualify(new Path(globs.get(i)), conf);
-      FileSystem fs = HadoopStorage.fileSystem(pattern, conf);
+      FileSystem fs = Storage.fileSystem(pattern, conf);
       FileStatus[] matches;
       try {
         matches = fs.globStatus(pattern);
