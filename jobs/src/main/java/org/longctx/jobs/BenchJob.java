@@ -31,6 +31,7 @@ import org.longctx.data.synth.SynthSample;
 import org.longctx.data.synth.SynthTasks;
 import org.longctx.data.tokenizer.ByteLevelTokenizer;
 import org.longctx.data.tokenizer.TextTokenizer;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.checkpoints.Storage;
 import org.longctx.jobs.config.SparkSettings;
@@ -209,10 +210,8 @@ public final class BenchJob {
     List<String> texts = readTexts(corpus);
     long bytes = texts.stream().mapToLong(t -> t.getBytes(StandardCharsets.UTF_8).length).sum();
     DataConfig base = DataConfig.defaults();
-    TokenizerSpec spec = TokenizerSpec.of(Files.readAllBytes(tokenizer),
-        Files.exists(tokenizer.resolveSibling("tokenizer_config.json"))
-            ? Files.readAllBytes(tokenizer.resolveSibling("tokenizer_config.json")) : null,
-        tokenizer.toString(), "", "");
+    TokenizerSpec spec = TokenizerSource.find(List.of(TokenizerSource.Place.named("--tokenizer", tokenizer.toString())),
+        Storage.defaultConf()).orElseThrow().spec("", "");
 
     // raw tokenizer: the call the job makes, on texts already in memory, one thread per core
     TextTokenizer raw = TextTokenizer.shared(spec, base.splitSpecialTokens());
