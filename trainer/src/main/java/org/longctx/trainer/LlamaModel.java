@@ -24,6 +24,7 @@ import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
+import org.longctx.positional.SelfExtend;
 
 /**
  * A Llama-family decoder (Llama, Mistral, Qwen2) on DJL arrays, in one file: token embedding,
@@ -70,7 +71,7 @@ public final class LlamaModel implements AutoCloseable {
   private final List<Block> blocks;
   private final RmsNorm norm;
   private final NDArray output; // [vocab, hidden]; the embedding itself when tied
-  private final SelfExtendSettings selfExtend; // null: plain causal attention
+  private final SelfExtend selfExtend; // null: plain causal attention
   private final boolean ownsWeights; // false for a view made by withRope / withSelfExtend
   private volatile int attentionChunk;
   private volatile int prefillSegment = DEFAULT_PREFILL_SEGMENT;
@@ -94,7 +95,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** A view of {@code base}'s weights with another rope and attention mode. */
-  private LlamaModel(LlamaModel base, Rope rope, SelfExtendSettings selfExtend) {
+  private LlamaModel(LlamaModel base, Rope rope, SelfExtend selfExtend) {
     if (rope.headDim() != base.config.headDim()) {
       throw new IllegalArgumentException("rope: built for head_dim " + rope.headDim() + " but the model's head_dim is "
           + base.config.headDim());
@@ -250,7 +251,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** The same weights and rope with SelfExtend attention ({@code null}: plain attention); a view, as {@link #withRope(Rope)}. */
-  public LlamaModel withSelfExtend(SelfExtendSettings settings) {
+  public LlamaModel withSelfExtend(SelfExtend settings) {
     return new LlamaModel(this, config.rope(), settings);
   }
 
@@ -261,7 +262,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** SelfExtend's settings, or null for plain causal attention. */
-  public SelfExtendSettings selfExtend() {
+  public SelfExtend selfExtend() {
     return selfExtend;
   }
 
