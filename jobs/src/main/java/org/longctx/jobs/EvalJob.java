@@ -60,7 +60,8 @@ public final class EvalJob {
       = the generated key matches exactly) and measures perplexity at
       eval.perplexity_lengths on eval.perplexity_documents held-out documents. Every method
       sees the same prompts and documents (deterministic by eval.seed). The work runs as Spark
-      tasks, each loading one method's model once.
+      tasks; the tasks running at once on an executor share one copy of each model, whichever
+      methods they evaluate.
 
       Writes into DIR (default output.dir, else runs/NAME): results.json, report.html,
       passkey-METHOD.png (heatmap of length × depth per method), passkey-by-length.png,
