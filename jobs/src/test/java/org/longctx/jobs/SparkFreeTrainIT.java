@@ -19,10 +19,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The jobs that need no Spark start without it: {@code longctx train} runs a tiny pretrain to
- * its checkpoint in a child JVM whose classpath is this test's minus every Spark and Scala jar
- * (Hadoop, Jackson and log4j stay: they are not Spark). The probes prove the filter removed
- * Spark, so a passing run cannot come from Spark being there after all.
+ * The jobs that need no Spark start without it: in child JVMs whose classpath is this test's
+ * minus every Spark and Scala jar (Hadoop, Jackson and log4j stay: they are not Spark),
+ * {@code longctx train} runs a tiny pretrain to its checkpoint, and config, rope, score, export,
+ * tokenizer and synth run on it. The probes prove the filter removed Spark, so a passing run
+ * cannot come from Spark being there after all.
  */
 @Tag("integration")
 class SparkFreeTrainIT {
@@ -88,6 +89,22 @@ class SparkFreeTrainIT {
     assertEquals(0, status, "longctx train without Spark: " + Files.readString(log));
     assertEquals("step-000003", Files.readString(out.resolve("checkpoints/latest")).strip());
     assertTrue(Files.exists(out.resolve("checkpoints/step-000003/model.safetensors")), "the checkpoint's weights");
+
+    // the other jobs that need no Spark, for real, in one more child JVM: on the model just trained
+    Path checkpoint = out.resolve("checkpoints/step-000003");
+    Files.writeString(dir.resolve("commands.tsv"), String.join("\n",
+        String.join("\t", "config", "--check", yaml.toString()),
+        String.join("\t", "rope", "--hf-config", checkpoint.resolve("config.json").toString(), "--positions", "0,5"),
+        String.join("\t", "score", "--model", checkpoint.toString(), "--input-ids", "1,5,9", "--out", dir.resolve("logits.json").toString()),
+        String.join("\t", "export", "--from", out.resolve("checkpoints").toString(), "--out", dir.resolve("hf").toString()),
+        String.join("\t", "tokenizer", "byte-level", "--out", dir.resolve("tok").toString()),
+        String.join("\t", "synth", "--task", "passkey", "--out", dir.resolve("synth.jsonl").toString(), "--count", "2", "--length", "300")));
+    Path others = dir.resolve("others.log");
+    assertEquals(0, run(withoutSpark(), others, CliSequence.class.getName(), dir.resolve("commands.tsv").toString()),
+        "config, rope, score, export, tokenizer and synth without Spark: " + Files.readString(others));
+    assertEquals(6, Files.readString(others).lines().filter(l -> l.startsWith("status 0: ")).count(), Files.readString(others));
+    assertTrue(Files.readString(dir.resolve("logits.json")).startsWith("{\"logits\":[["), "score wrote its logits");
+    assertTrue(Files.exists(dir.resolve("hf/config.json")) && Files.exists(dir.resolve("tok/tokenizer.json")));
 
     // help lists every subcommand without loading one; a Spark job says in one line what it lacks
     Path help = dir.resolve("help.log");
