@@ -37,13 +37,11 @@ public final class ModelScorer implements AutoCloseable {
 
   private final LlamaModel model;
   private final Runnable release;
-  private int attentionChunk;
   private boolean closed;
 
   private ModelScorer(LlamaModel model, Runnable release) {
     this.model = model;
     this.release = release;
-    this.attentionChunk = model.attentionChunk();
   }
 
   /**
@@ -91,20 +89,14 @@ public final class ModelScorer implements AutoCloseable {
     return model;
   }
 
-  /** Queries per attention chunk for the views this scorer makes (0 = automatic; see {@link LlamaModel#setAttentionChunk}). */
-  public void setAttentionChunk(int queries) {
-    if (queries < 0) {
-      throw new IllegalArgumentException("attention_chunk: must be ≥ 0 (0 = automatic), got " + queries);
-    }
-    this.attentionChunk = queries;
-  }
-
-  /** A view of the weights with {@code settings}; close it before this scorer. */
+  /**
+   * A view of the weights with {@code settings}; close it before this scorer. It starts with
+   * the loaded model's attention chunk ({@code model().setAttentionChunk} sets it for a scorer
+   * of one's own).
+   */
   public LlamaModel view(InferenceSettings settings) {
     checkOpen();
-    LlamaModel view = model.with(settings);
-    view.setAttentionChunk(attentionChunk);
-    return view;
+    return model.with(settings);
   }
 
   /** Runs {@code work} on a view with {@code settings} and closes the view. */
