@@ -10,13 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.checkpoints.Storage;
 import org.longctx.data.prepare.PreparePipeline;
@@ -65,7 +63,7 @@ public final class DemoJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "demo", "the whole pipeline on a tiny model: synth, prepare, PoSE, export, eval, report", USAGE,
+      "demo", USAGE,
       Set.of("--retrain-base"), Set.of("--config", "--set", "--base-steps"), DemoJob::run);
 
   /** The built-in settings: configs/demo.yaml, copied into the jar at build time. */
@@ -187,10 +185,10 @@ public final class DemoJob {
     out.printf(Locale.ROOT, "longctx demo: %s → PoSE %d → %d tokens, output in %s (config: %s)%n",
         givenBase.isEmpty() ? "a tiny base model" : givenBase, config.train().seqLen(), lt, layout.root(), source);
     for (Path p : layout.owned()) {
-      deleteTree(p);
+      Storage.deleteTree(p);
     }
     if (givenBase.isEmpty() && baseOptions.retrain()) {
-      deleteTree(layout.base());
+      Storage.deleteTree(layout.base());
     }
     Files.createDirectories(layout.root());
     Map<String, Double> seconds = new LinkedHashMap<>();
@@ -390,17 +388,6 @@ public final class DemoJob {
       }
     });
     return sb.toString();
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(f);
-      }
-    }
   }
 
   /** The commit of a git checkout, read from {@code .git} without running git. */

@@ -43,7 +43,7 @@ public final class ScoreJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "score", "print a model's logits for token ids (JSON)", USAGE,
+      "score", USAGE,
       Set.of(), Set.of("--model", "--input-ids", "--position-ids", "--out", "--dtype", "--attention-chunk"), ScoreJob::run);
 
   private ScoreJob() {}

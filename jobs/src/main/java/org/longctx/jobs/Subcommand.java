@@ -18,15 +18,17 @@ import org.longctx.jobs.config.ExperimentConfig;
  * that calls {@link #main(Subcommand, String[])}, so the same code runs from
  * {@code bin/longctx NAME} and from {@code spark-submit --class org.longctx.jobs.XxxJob}.
  *
+ * <p>{@code longctx help}'s one-line summaries live in {@link Cli}'s table, so listing the
+ * subcommands loads none of the job classes.
+ *
  * @param name the word after {@code longctx}
- * @param summary one line for {@code longctx help}
  * @param usage the full text printed by {@code --help} (followed by the docs pointer of {@link #DOCS})
  * @param flags options that take no value ({@code --verbose} and {@code --help} are implied)
  * @param options options that take a value
  * @param body what runs; returns the exit status
  */
 public record Subcommand(
-    String name, String summary, String usage, Set<String> flags, Set<String> options, Body body) {
+    String name, String usage, Set<String> flags, Set<String> options, Body body) {
 
   /** The work of a subcommand, given its parsed and checked arguments. */
   @FunctionalInterface

@@ -302,7 +302,7 @@ final class TrainBench {
         seconds += m.get("tokens").asDouble() / m.get("tokens_per_s").asDouble();
       }
     }
-    TrainingSession.deleteTree(work);
+    org.longctx.checkpoints.Storage.deleteTree(work);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("framework", "longctx");
     out.put("engine", Engine.getInstance().getVersion());

@@ -5,9 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Set;
-import java.util.stream.Stream;
+import org.longctx.checkpoints.Storage;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
 import org.longctx.trainer.recipes.TrainingSession;
@@ -50,7 +49,7 @@ public final class TrainJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "train", "train a model (recipes: pretrain, pose) with checkpoints and metrics", USAGE,
+      "train", USAGE,
       Set.of("--resume"), Set.of("--config", "--set"), TrainJob::run);
 
   private TrainJob() {}
@@ -72,7 +71,7 @@ public final class TrainJob {
   static int train(ExperimentConfig config, boolean resume, StopSignal stop) throws Exception {
     Path out = Path.of(config.output().resolveDir(config.name()));
     if (config.output().overwrite() && !resume && Files.exists(out)) {
-      deleteTree(out);
+      Storage.deleteTree(out);
     }
     JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
     TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out, resume,
@@ -104,13 +103,5 @@ public final class TrainJob {
       sb.append("\n  exported:   ").append(r.export());
     }
     return sb.toString();
-  }
-
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -91,7 +91,8 @@ class DocsLinksTest {
 
   @Test
   void everySubcommandHelpEndsWithItsDocsFile() {
-    for (Subcommand c : Cli.COMMANDS) {
+    for (Cli.Entry entry : Cli.COMMANDS) {
+      Subcommand c = entry.load();
       String docs = Subcommand.DOCS.get(c.name());
       assertTrue(docs != null, c.name() + " has no entry in Subcommand.DOCS");
       assertTrue(Files.isRegularFile(ROOT.resolve(docs)), c.name() + ": " + docs + " does not exist");

@@ -17,6 +17,7 @@ import java.io.IOException;
 import org.junit.jupiter.api.Test;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /** Views: the same weights under another rope or attention mode. */
 class InferenceViewsTest {
@@ -55,12 +56,12 @@ class InferenceViewsTest {
     try (LlamaModel base = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
         LlamaModel none = new InferenceSettings(RopeConfig.builder("default").build(), null).applyTo(base);
         LlamaModel both = base.with(new InferenceSettings(RopeConfig.builder("linear").factor(2.0).build(),
-            new SelfExtendSettings(2, 8)));
+            new SelfExtend(2, 8)));
         LlamaModel same = base.with(InferenceSettings.NONE)) {
       assertEquals("default", none.config().rope().ropeType());
       assertNull(none.selfExtend());
       assertEquals("linear", both.config().rope().ropeType());
-      assertEquals(new SelfExtendSettings(2, 8), both.selfExtend());
+      assertEquals(new SelfExtend(2, 8), both.selfExtend());
       assertEquals(base.config(), same.config());
       long[] ids = Golden.find("llama-gqa-yarn", "long").inputIds();
       assertArrayEquals(logits(base, ids), logits(same, ids));

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.model.KvCache;
 import org.longctx.trainer.model.KvCache.OnRopeChange;
 
@@ -187,10 +188,10 @@ class KvCacheTest {
       case "linear" -> new InferenceSettings(RopeConfig.builder("linear").factor(2.0).build(), null);
       case "dynamic" -> new InferenceSettings(RopeConfig.builder("dynamic").factor(2.0).build(), null);
       case "longrope" -> new InferenceSettings(longrope, null);
-      case "selfextend" -> new InferenceSettings(null, new SelfExtendSettings(2, 4));
-      case "selfextend-longrope" -> new InferenceSettings(longrope, new SelfExtendSettings(3, 5, 12));
+      case "selfextend" -> new InferenceSettings(null, new SelfExtend(2, 4));
+      case "selfextend-longrope" -> new InferenceSettings(longrope, new SelfExtend(3, 5, 12));
       case "selfextend-dynamic" -> new InferenceSettings(RopeConfig.builder("dynamic").factor(2.0).build(),
-          new SelfExtendSettings(4, 8));
+          new SelfExtend(4, 8));
       default -> throw new IllegalArgumentException(variant);
     };
     int promptLength = variant.contains("dynamic") ? 60 : 9;

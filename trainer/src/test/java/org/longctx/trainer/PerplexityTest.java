@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /** Segmented, head-chunked perplexity equals the log-softmax of one full forward's logits. */
 class PerplexityTest {
@@ -61,7 +62,7 @@ class PerplexityTest {
     LlamaModel[] views = {
         model.withRope(model.config().rope()),
         model.withRope(RopeConfig.builder("dynamic").factor(2.0).build()), // frequencies depend on the whole length
-        model.withSelfExtend(new SelfExtendSettings(4, 8)),
+        model.withSelfExtend(new SelfExtend(4, 8)),
     };
     try {
       for (LlamaModel m : views) {

@@ -23,7 +23,7 @@ import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.RotaryEmbedding;
 import org.longctx.trainer.InferenceSettings;
-import org.longctx.trainer.SelfExtendSettings;
+import org.longctx.positional.SelfExtend;
 
 /**
  * A Llama-family decoder (Llama, Mistral, Qwen2) on DJL arrays: token embedding,
@@ -67,7 +67,7 @@ public final class LlamaModel implements AutoCloseable {
   private final RmsNorm norm;
   private final NDArray output; // [vocab, hidden]; the embedding itself when tied
   private final List<AttentionMode> modes; // one per layer
-  private final SelfExtendSettings selfExtend; // null: plain attention
+  private final SelfExtend selfExtend; // null: plain attention
   private final boolean ownsWeights; // false for a view made by withRope / withSelfExtend
   private volatile AttentionKernel kernel = EagerKernel.INSTANCE;
   private volatile int attentionChunk;
@@ -93,7 +93,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** A view of {@code base}'s weights with another rope and attention mode. */
-  private LlamaModel(LlamaModel base, Rope rope, SelfExtendSettings selfExtend) {
+  private LlamaModel(LlamaModel base, Rope rope, SelfExtend selfExtend) {
     if (rope.headDim() != base.config.headDim()) {
       throw new IllegalArgumentException("rope: built for head_dim " + rope.headDim() + " but the model's head_dim is "
           + base.config.headDim());
@@ -290,7 +290,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** The same weights and rope with SelfExtend attention ({@code null}: plain attention); a view, as {@link #withRope(Rope)}. */
-  public LlamaModel withSelfExtend(SelfExtendSettings settings) {
+  public LlamaModel withSelfExtend(SelfExtend settings) {
     return new LlamaModel(this, config.rope(), settings);
   }
 
@@ -301,7 +301,7 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /** SelfExtend's settings, or null for plain causal attention. */
-  public SelfExtendSettings selfExtend() {
+  public SelfExtend selfExtend() {
     return selfExtend;
   }
 

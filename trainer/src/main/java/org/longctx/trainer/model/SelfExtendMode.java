@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
 import org.longctx.positional.SelfExtend;
-import org.longctx.trainer.SelfExtendSettings;
 
 /**
  * SelfExtend attention (docs/methods.md §5; datamllab/LongLM): every query and key is rotated
@@ -16,20 +15,20 @@ import org.longctx.trainer.SelfExtendSettings;
  * otherwise; then one causal mask and one softmax, in the {@link AttentionKernel}. Keys are
  * cached as projected and rotated afresh every call, since each call needs both rotations.
  *
- * <p>Group positions are integer arithmetic on the host ({@link SelfExtendSettings}); SelfExtend
+ * <p>Group positions are integer arithmetic on the host ({@link SelfExtend}); SelfExtend
  * is an inference mode, so reading positions back from the device costs nothing that matters.
  */
 public final class SelfExtendMode implements AttentionMode {
-  private final SelfExtendSettings settings;
+  private final SelfExtend settings;
 
-  public SelfExtendMode(SelfExtendSettings settings) {
+  public SelfExtendMode(SelfExtend settings) {
     if (settings == null) {
       throw new IllegalArgumentException("settings: must not be null");
     }
     this.settings = settings;
   }
 
-  public SelfExtendSettings settings() {
+  public SelfExtend settings() {
     return settings;
   }
 
@@ -48,7 +47,7 @@ public final class SelfExtendMode implements AttentionMode {
       for (int i = 0; i < queries; i++) {
         groupQueries[b * queries + i] = settings.groupQueryPosition(queryPositions[b][i]);
         if (scales != null) {
-          scales[b * queries + i] = (float) SelfExtend.queryScale(queryPositions[b][i], settings.scaleBase());
+          scales[b * queries + i] = (float) settings.queryScale(queryPositions[b][i]);
         }
       }
       for (int j = 0; j < keys; j++) {

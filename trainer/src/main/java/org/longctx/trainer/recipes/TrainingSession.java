@@ -30,7 +30,7 @@ import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.checkpoints.training.LoadedCheckpoint;
 import org.longctx.checkpoints.training.TrainingState;
 import org.longctx.data.DataConfig;
-import org.longctx.data.tokenizer.ByteLevelTokenizer;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
@@ -257,40 +257,12 @@ public final class TrainingSession implements AutoCloseable {
    * @param modelFolder the model's folder, or null when the model is created from scratch
    */
   public static TokenizerSpec tokenizer(DataConfig data, org.apache.hadoop.fs.Path modelFolder, Path writeTo) throws IOException {
-    Configuration conf = Storage.defaultConf();
-    TokenizerSpec spec;
-    byte[] configJson = null;
-    org.apache.hadoop.fs.Path file = null;
-    if (!data.tokenizer().isEmpty()) {
-      file = Storage.path(data.tokenizer());
-      FileSystem fs = Storage.fileSystem(file, conf);
-      if (!fs.exists(file)) {
-        throw new IllegalArgumentException("data.tokenizer: " + file + " does not exist; 'longctx tokenizer byte-level --out DIR' writes one");
-      }
-      if (fs.getFileStatus(file).isDirectory()) {
-        file = new org.apache.hadoop.fs.Path(file, "tokenizer.json");
-      }
-    } else if (modelFolder != null && Storage.fileSystem(modelFolder, conf).exists(new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json"))) {
-      file = new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json");
-    }
-    byte[] json;
-    if (file == null) {
-      json = ByteLevelTokenizer.tokenizerJson().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      configJson = ByteLevelTokenizer.tokenizerConfigJson(1 << 20).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      spec = TokenizerSpec.of(json, configJson, "byte-level (built in)", data.bosToken(), data.eosToken());
-    } else {
-      FileSystem fs = Storage.fileSystem(file, conf);
-      json = Storage.readAll(fs, file);
-      org.apache.hadoop.fs.Path sibling = new org.apache.hadoop.fs.Path(file.getParent(), "tokenizer_config.json");
-      configJson = fs.exists(sibling) ? Storage.readAll(fs, sibling) : null;
-      spec = TokenizerSpec.of(json, configJson, file.toString(), data.bosToken(), data.eosToken());
-    }
-    Files.createDirectories(writeTo);
-    Files.write(writeTo.resolve("tokenizer.json"), json);
-    if (configJson != null) {
-      Files.write(writeTo.resolve("tokenizer_config.json"), configJson);
-    }
-    return spec;
+    TokenizerSource source = TokenizerSource.findOrBuiltIn(List.of(
+        TokenizerSource.Place.named("data.tokenizer", data.tokenizer()),
+        TokenizerSource.Place.ifPresent("the model folder", modelFolder == null ? "" : modelFolder.toString())),
+        Storage.defaultConf());
+    source.writeTo(writeTo);
+    return source.spec(data.bosToken(), data.eosToken());
   }
 
   /** Warns when the prepared data was tokenized with another tokenizer than the run's. */
@@ -526,19 +498,11 @@ public final class TrainingSession implements AutoCloseable {
   static Path export(TrainingRun run, Path stepDir) throws IOException {
     Path target = run.exportDir();
     if (Files.exists(target)) {
-      deleteTree(target);
+      Storage.deleteTree(target);
     }
     HfExport.Result r = HfExport.export(Storage.path(stepDir), Storage.path(target), run.train().exportDtype(),
         HfExport.parseSize("5GB"), Storage.path(run.tokenizerDir()), Storage.defaultConf());
     LOG.info("exported {} ({}) with rope {}", target, String.join(", ", r.files()), r.config().rope().ropeType());
     return target;
-  }
-
-  public static void deleteTree(Path dir) throws IOException {
-    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }
