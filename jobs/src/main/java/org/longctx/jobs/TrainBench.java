@@ -230,6 +230,18 @@ final class TrainBench {
     }
     Shape s = new Shape(a.get("hidden"), a.get("layers"), a.get("heads"), a.get("intermediate"), a.get("vocab"), a.get("batch"),
         a.get("seq-len"), a.get("warmup"), a.get("steps"), a.get("threads"));
+    Map<String, Object> out = measure(mode, factor, s, Precision.FLOAT32);
+    out.put("peak_rss_mb", peakRssMb());
+    System.out.println(JSON.writeValueAsString(out));
+    System.exit(0);
+  }
+
+  /**
+   * Runs {@code warmup + steps} steps of the real training loop ({@link TrainingSession}) on random
+   * tokens on the engine's default device and returns the figures of the timed steps. Modes as
+   * in {@link #main}.
+   */
+  static Map<String, Object> measure(String mode, int factor, Shape s, Precision precision) throws IOException {
     int tokens = mode.equals("full") ? s.seqLen * factor : s.seqLen;
     int window = mode.equals("train") ? s.seqLen : s.seqLen * factor;
     RopeConfig rope = mode.equals("train") ? null : RopeConfig.builder("yarn").factor((double) factor).originalMaxPositionEmbeddings(s.seqLen).build();
@@ -288,8 +300,8 @@ final class TrainBench {
         0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
         512, 5));
     Path work = Files.createTempDirectory("longctx-bench-train");
-    TrainingRun run = new TrainingRun(train, new ModelConfig("", "float32", 0, init), DataConfig.defaults(), rope, null, work, false,
-        null, null);
+    TrainingRun run = new TrainingRun(train, new ModelConfig("", precision.key(), 0, init), DataConfig.defaults(), rope, null, work,
+        false, null, null);
     List<Double> losses;
     try (TrainingSession session = TrainingSession.open(run, bench, SingleProcess.INSTANCE, Engine.getInstance().defaultDevice())) {
       losses = session.train().losses();
@@ -307,17 +319,16 @@ final class TrainBench {
     out.put("framework", "longctx");
     out.put("engine", Engine.getInstance().getVersion());
     out.put("mode", mode);
+    out.put("dtype", precision.key());
     out.put("tokens", tokens);
     out.put("max_position", maxPosition[0]);
     out.put("steps", s.steps);
     out.put("threads", s.threads);
     out.put("tokens_per_s", (double) s.steps * s.batch * tokens / seconds);
     out.put("seconds_per_step", seconds / s.steps);
-    out.put("peak_rss_mb", peakRssMb());
     out.put("first_loss", losses.get(0));
     out.put("last_loss", losses.get(losses.size() - 1));
-    System.out.println(JSON.writeValueAsString(out));
-    System.exit(0);
+    return out;
   }
 
   /** Linux VmHWM: the most resident memory this process has had. */

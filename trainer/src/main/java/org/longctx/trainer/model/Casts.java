@@ -61,10 +61,17 @@ public final class Casts {
     if (x.getDataType() == type) {
       return x;
     }
-    if (!recording) {
+    BiFunction<NDArray, DataType, NDArray> p = provider;
+    // DJL's engine aborts the JVM on a bfloat16 cast (and reports bfloat16 arrays as UNKNOWN):
+    // those go to the provider whether recorded or not
+    boolean djlCanCast = type != DataType.BFLOAT16 && x.getDataType() != DataType.UNKNOWN && x.getDataType() != DataType.BFLOAT16;
+    if (!djlCanCast && p == null) {
+      throw new IllegalStateException("a " + x.getDataType() + " → " + type + " cast needs the native kernel library (DJL has no "
+          + "bfloat16)");
+    }
+    if (!recording && djlCanCast) {
       return x.toType(type, false);
     }
-    BiFunction<NDArray, DataType, NDArray> p = provider;
     if (p != null) {
       return p.apply(x, type);
     }

@@ -2,6 +2,7 @@ package org.longctx.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import java.util.Arrays;
 import org.longctx.positional.HostReads;
 import org.longctx.positional.RotaryEmbedding;
@@ -49,6 +50,10 @@ public record ForwardPass(NDManager manager, RotaryEmbedding rotary, Precision p
 
   /** cos and sin of the rope at {@code ids} ({@code [batch, n]} int64, each ≤ {@link #maxPosition}), each {@code [batch, 1, n, headDim]}. */
   public CosSin cosSin(NDArray ids) {
+    if (precision == Precision.BFLOAT16) { // DJL cannot make bfloat16 tables itself: float32, cast by the native library
+      CosSin wide = rotary.cosSin(ids, maxPosition, ropeLength, DataType.FLOAT32, ids.getDevice());
+      return new CosSin(Casts.to(wide.cos(), DataType.BFLOAT16, false), Casts.to(wide.sin(), DataType.BFLOAT16, false));
+    }
     return rotary.cosSin(ids, maxPosition, ropeLength, precision.dataType(), ids.getDevice());
   }
 
