@@ -157,7 +157,7 @@ public final class NativeKernels {
    * @see #crossEntropy(NDArray, NDArray, long, long)
    */
   public static NDArray crossEntropy(NDArray logits, NDArray targets, long ignoreIndex) {
-    long vocab = logits.getShape().dimension() == 0 ? 1 : logits.getShape().get(-1);
+    long vocab = logits.getShape().dimension() == 0 ? 1 : logits.getShape().get(logits.getShape().dimension() - 1);
     return crossEntropy(logits, targets, ignoreIndex, Math.max(1, CROSS_ENTROPY_CHUNK_ELEMENTS / Math.max(1, vocab)));
   }
 

@@ -129,6 +129,9 @@ class NativeKernelsArgumentsTest {
       assertTrue(e.getMessage().contains("LONGCTX_NATIVE_LIB"), e.getMessage());
       assertThrows(IllegalStateException.class, () -> NativeKernels.cast(x, "bf16"));
       assertThrows(IllegalStateException.class, () -> NativeKernels.setTf32(true));
+      // the default chunking reads the vocabulary from the last dimension before the library is needed
+      NDArray targets = m.zeros(new Shape(1, 2, 3), DataType.INT64);
+      assertThrows(IllegalStateException.class, () -> NativeKernels.crossEntropy(x, targets, -100));
       IllegalStateException load = assertThrows(IllegalStateException.class, NativeKernels::load);
       assertTrue(load.getMessage().startsWith("native kernels requested but not configured"), load.getMessage());
       // argument errors still come first, with or without the library

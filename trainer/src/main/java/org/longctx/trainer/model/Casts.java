@@ -58,13 +58,13 @@ public final class Casts {
    * @throws IllegalStateException for a narrowing cast while recording without a provider
    */
   public static NDArray to(NDArray x, DataType type, boolean recording) {
-    if (x.getDataType() == type) {
+    if (typeOf(x) == type) {
       return x;
     }
     BiFunction<NDArray, DataType, NDArray> p = provider;
     // DJL's engine aborts the JVM on a bfloat16 cast (and reports bfloat16 arrays as UNKNOWN):
     // those go to the provider whether recorded or not
-    boolean djlCanCast = type != DataType.BFLOAT16 && x.getDataType() != DataType.UNKNOWN && x.getDataType() != DataType.BFLOAT16;
+    boolean djlCanCast = type != DataType.BFLOAT16 && typeOf(x) != DataType.BFLOAT16;
     if (!djlCanCast && p == null) {
       throw new IllegalStateException("a " + x.getDataType() + " → " + type + " cast needs the native kernel library (DJL has no "
           + "bfloat16)");
@@ -82,6 +82,15 @@ public final class Casts {
     }
     throw new IllegalStateException("a " + x.getDataType() + " → " + type + " cast inside the autograd graph needs the native "
         + "kernel library (DJL's casts are not differentiable)");
+  }
+
+  /**
+   * The type of {@code x}. DJL reports the bfloat16 arrays the native library makes as
+   * {@code UNKNOWN}; they are the only arrays of a type DJL does not know that longctx makes.
+   */
+  public static DataType typeOf(NDArray x) {
+    DataType t = x.getDataType();
+    return t == DataType.UNKNOWN ? DataType.BFLOAT16 : t;
   }
 
   /** The most negative finite value of a floating type: what a masked score is set to, as transformers does. */

@@ -69,14 +69,14 @@ public final class EagerKernel implements AttentionKernel {
 
   private static NDArray softmaxTimesValues(NDArray scores, NDArray values, AttentionInputs in, NDManager m, long start,
       long end, long keys, boolean recording) {
-    DataType valueType = values.getDataType();
-    if (Casts.canRoundTrip(scores.getDataType(), DataType.FLOAT32, recording)) {
+    DataType valueType = Casts.typeOf(values);
+    if (Casts.canRoundTrip(Casts.typeOf(scores), DataType.FLOAT32, recording)) {
       scores = Casts.to(scores, DataType.FLOAT32, recording);
     }
     scores = scores.mul(Scalars.of(m, in.scale()));
     NDArray hidden = in.mask().hidden(m, start, end, keys);
     if (hidden != null) {
-      DataType type = scores.getDataType();
+      DataType type = Casts.typeOf(scores);
       scores = scores.add(hidden.toType(type, false).mul(Casts.lowest(type))); // the mask broadcasts over [batch, kvHeads, group]
     }
     NDArray probabilities = Casts.to(scores.softmax(-1), valueType, recording);

@@ -17,7 +17,7 @@ final class RmsNorm {
   }
 
   NDArray forward(NDArray x) {
-    DataType type = x.getDataType();
+    DataType type = Casts.typeOf(x);
     boolean recording = weight.hasGradient(); // the model is being trained
     if (!Casts.canRoundTrip(type, DataType.FLOAT32, recording)) {
       return forwardTrainableHalf(x);

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
-import org.longctx.trainer.model.Casts;
+import org.longctx.trainer.model.Losses;
 import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.model.Positions;
 import org.longctx.trainer.model.Scalars;
@@ -89,13 +89,11 @@ public record Batch(int rows, int length, long[] inputIds, long[] positionIds, l
 
   /** The mean masked cross-entropy of {@code logits} {@code [rows, length, vocab]} against the targets. */
   NDArray crossEntropy(NDArray logits, NDManager manager) {
-    NDArray predicting = logits.get(":, :-1, :"); // [rows, length-1, vocab]
-    predicting = Casts.to(predicting, DataType.FLOAT32, true); // the loss in float32, as transformers does
-    NDArray logProbabilities = predicting.logSoftmax(-1);
-    NDArray target = manager.create(targets, new Shape(rows, length - 1, 1));
-    NDArray picked = logProbabilities.gather(target, -1).squeeze(-1); // [rows, length-1]
-    NDArray mask = manager.create(targetMask, new Shape(rows, length - 1));
-    return picked.mul(mask).sum().neg().div(Scalars.of(manager, (float) predictions));
+    long[] predicted = new long[targets.length];
+    for (int i = 0; i < targets.length; i++) {
+      predicted[i] = targetMask[i] > 0 ? targets[i] : Losses.IGNORE;
+    }
+    return Losses.nextTokenCrossEntropy(logits, predicted, predictions, manager);
   }
 
   /** Row {@code b}'s input ids (for tests and diagnostics). */
