@@ -26,6 +26,10 @@ import org.longctx.trainer.model.FusedKernel;
 import org.longctx.trainer.model.KvCache;
 import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.optim.AdamW;
+import org.longctx.trainer.optim.AdamWConfig;
+import org.longctx.trainer.optim.Gradients;
+import org.longctx.trainer.optim.NamedParameter;
 import org.longctx.trainer.recipes.TrainingSession;
 
 /**
@@ -106,7 +110,55 @@ public final class GpuBench {
             p.key(), logitError, worstGrad, worstName, cacheError, tolerance, 2 * tolerance, ok ? "ok" : "FAILED");
       }
     }
+    failures += optimizerParity(gpu, config);
     return failures == 0 ? 0 : 1;
+  }
+
+  /** Three AdamW steps with the fused kernel against the per-parameter update, float32 and float16 (master weights). */
+  private static int optimizerParity(Device gpu, LlamaConfig config) {
+    int failures = 0;
+    long[] ids = new SplittableRandom(5).longs(2 * 300, 0, 1024).toArray();
+    for (Precision p : List.of(Precision.FLOAT32, Precision.FLOAT16)) {
+      try (LlamaModel a = LlamaModel.random(config, p, gpu, 9, 0.02); LlamaModel b = LlamaModel.random(config, p, gpu, 9, 0.02)) {
+        List<NamedParameter> pa = TrainingSession.trainableParameters(a);
+        List<NamedParameter> pb = TrainingSession.trainableParameters(b);
+        try (AdamW fused = new AdamW(pa, new AdamWConfig(0.9, 0.95, 1e-8, 0.1));
+            AdamW loop = new AdamW(pb, new AdamWConfig(0.9, 0.95, 1e-8, 0.1))) {
+          loop.useFusedKernel(false);
+          for (int step = 0; step < 3; step++) {
+            for (AdamW opt : List.of(fused, loop)) {
+              LlamaModel model = opt == fused ? a : b;
+              try (NDManager m = NDManager.newBaseManager(gpu)) {
+                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                  NDArray out = model.forward(m.create(ids, new Shape(2, ids.length / 2)), (NDArray) null);
+                  collector.backward(NativeKernels.cast(out, "float32").square().mean().mul(LOSS_SCALE));
+                }
+                try (Gradients g = Gradients.read(opt.parameters(), 1.0 / LOSS_SCALE)) {
+                  opt.step(g, 1e-3);
+                }
+                Gradients.zero(opt.parameters());
+              }
+            }
+          }
+          double worst = 0;
+          String worstName = "";
+          for (int i = 0; i < pa.size(); i++) {
+            double e = relativeL2(NativeKernels.cast(pb.get(i).array(), "float32").toFloatArray(),
+                NativeKernels.cast(pa.get(i).array(), "float32").toFloatArray());
+            if (e > worst) {
+              worst = e;
+              worstName = pa.get(i).name();
+            }
+          }
+          double tolerance = p == Precision.FLOAT32 ? 1e-5 : 2e-3;
+          boolean ok = fused.fused() && worst <= tolerance;
+          failures += ok ? 0 : 1;
+          System.out.printf("adamw  %-8s fused=%s, 3 steps: worst parameter (relative L2) %.2e (%s)  tolerance %.0e  %s%n", p.key(),
+              fused.fused(), worst, worstName, tolerance, ok ? "ok" : "FAILED");
+        }
+      }
+    }
+    return failures;
   }
 
   /**

@@ -1,5 +1,6 @@
 package org.longctx.trainer.optim;
 
+import org.longctx.kernels.NativeKernels;
 import org.longctx.trainer.model.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -60,6 +61,8 @@ public final class AdamW implements AutoCloseable {
   private final NDArray[] expAvg;   // float32 [param shape]
   private final NDArray[] expAvgSq; // float32 [param shape]
   private final NDArray[] master;   // float32 [param shape] for float16 parameters, else null
+  private NDArray[] stepCounters;   // fused kernel only: float32 [1] per parameter, the steps taken so far
+  private boolean fused;
   private long step;
 
   /** AdamW over {@code parameters} with the default decay rule ({@link #decaysByDefault}). */
@@ -110,6 +113,25 @@ public final class AdamW implements AutoCloseable {
       manager.close();
       throw e;
     }
+    this.fused = manager.getDevice().isGpu() && NativeKernels.available();
+  }
+
+  /**
+   * Whether steps run as the native library's fused multi-tensor AdamW ({@code torch.optim.AdamW(fused=True)}'s
+   * kernel: one launch per parameter group instead of a dozen operations per parameter). On by
+   * default on a GPU with the library; the same update up to float rounding (docs/gpu.md).
+   */
+  public boolean fused() {
+    return fused;
+  }
+
+  /** Switches the fused kernel on or off (on needs a GPU and the native library). */
+  public void useFusedKernel(boolean on) {
+    if (on && !(manager.getDevice().isGpu() && NativeKernels.available())) {
+      throw new IllegalStateException("the fused AdamW needs the parameters on a GPU and the native kernel library ("
+          + NativeKernels.status() + ")");
+    }
+    fused = on;
   }
 
   /** Long-lived state: no scope the caller has open may close it. */
@@ -179,6 +201,10 @@ public final class AdamW implements AutoCloseable {
     double biasCorrection2 = 1 - Math.pow(beta2, step);
     double stepSize = lr / biasCorrection1;
     double biasCorrection2Sqrt = Math.pow(biasCorrection2, 0.5);
+    if (fused) {
+      fusedStep(grads, lr);
+      return;
+    }
     double decayFactor = 1 - lr * config.weightDecay();
     for (int i = 0; i < expAvg.length; i++) {
       try (NDScope scope = new NDScope()) {  // closes every temporary of this parameter's update
@@ -196,6 +222,48 @@ public final class AdamW implements AutoCloseable {
         if (master[i] != null) {
           writeBack(i);
         }
+      }
+    }
+  }
+
+  /**
+   * The same update as the loop above through the native fused kernel: one call for the decayed
+   * parameters, one for the rest, on the float32 weights (the master copies of float16
+   * parameters), then the float16 write-back.
+   */
+  @SuppressWarnings("try")
+  private void fusedStep(Gradients grads, double lr) {
+    if (stepCounters == null) { // made on first use, and after importState, at the steps taken before this one
+      stepCounters = new NDArray[expAvg.length];
+      for (int i = 0; i < expAvg.length; i++) {
+        stepCounters[i] = keep(manager.full(new Shape(1), (float) (step - 1), DataType.FLOAT32));
+      }
+    }
+    try (NDScope scope = new NDScope()) {
+      for (boolean decayed : new boolean[] {true, false}) {
+        List<NDArray> weights = new ArrayList<>();
+        List<NDArray> g = new ArrayList<>();
+        List<NDArray> m = new ArrayList<>();
+        List<NDArray> v = new ArrayList<>();
+        List<NDArray> counters = new ArrayList<>();
+        for (int i = 0; i < expAvg.length; i++) {
+          if (decays[i] == decayed) {
+            weights.add(master[i] != null ? master[i] : parameters.get(i).array().stopGradient());
+            g.add(grads.get(i));
+            m.add(expAvg[i]);
+            v.add(expAvgSq[i]);
+            counters.add(stepCounters[i]);
+          }
+        }
+        if (!weights.isEmpty()) {
+          NativeKernels.fusedAdamW(weights, g, m, v, counters, new org.longctx.kernels.AdamW(lr, config.beta1(), config.beta2(),
+              decayed ? config.weightDecay() : 0, config.eps()), null, null);
+        }
+      }
+    }
+    for (int i = 0; i < master.length; i++) {
+      if (master[i] != null) {
+        writeBack(i);
       }
     }
   }
@@ -271,6 +339,12 @@ public final class AdamW implements AutoCloseable {
       }
     }
     step = state.step();
+    if (stepCounters != null) { // the fused kernel's counters restart from the restored step
+      for (NDArray c : stepCounters) {
+        c.close();
+      }
+      stepCounters = null;
+    }
   }
 
   private void checkSameParameters(List<NamedParameter> other) {
