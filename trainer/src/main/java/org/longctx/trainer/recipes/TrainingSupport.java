@@ -39,6 +39,7 @@ import org.longctx.trainer.LlamaModel;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.ModelWeights;
 import org.longctx.trainer.TrainConfig;
+import org.longctx.trainer.metrics.MetricsLog;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.AdamWConfig;
 import org.longctx.trainer.optim.AdamWState;
@@ -249,8 +250,8 @@ public final class TrainingSupport {
 
   /**
    * The checkpoint to continue from: the latest one with {@code --resume} (an error when there
-   * is none), nothing for a fresh run (an error when checkpoints exist, so a run is never mixed
-   * into another's folder by accident).
+   * is none), nothing for a fresh run (an error when checkpoints or the metrics of an earlier
+   * run exist, so a run is never mixed into another's folder by accident).
    */
   public static Optional<LoadedCheckpoint> checkpointToResume(TrainingRun run, CheckpointStore store) throws IOException {
     Optional<Long> latest = store.latestStep();
@@ -258,6 +259,12 @@ public final class TrainingSupport {
       if (latest.isPresent()) {
         throw new IllegalArgumentException(run.checkpointDir() + " already holds checkpoints (latest step " + latest.get()
             + "); pass --resume to continue them, or set output.dir to a new folder (output.overwrite: true replaces it)");
+      }
+      Path metrics = run.outputDir().resolve(MetricsLog.METRICS_FILE);
+      if (Files.exists(metrics) && Files.size(metrics) > 0) {
+        throw new IllegalArgumentException(metrics + " already holds the metrics of an earlier run (stopped before its"
+            + " first checkpoint, so there is nothing to resume); set output.dir to a new folder, or output.overwrite: true"
+            + " (--set output.overwrite=true) to replace it");
       }
       return Optional.empty();
     }

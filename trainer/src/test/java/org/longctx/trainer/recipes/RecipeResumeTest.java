@@ -96,6 +96,19 @@ class RecipeResumeTest {
     assertTrue(e.getMessage().contains("--resume"), e.getMessage());
   }
 
+  /** A run killed before its first checkpoint left metrics; a fresh run there would append from step 1 again. */
+  @Test
+  void aFreshRunRefusesAFolderWithMetricsOfAnEarlierRun() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    Path out = dir.resolve("run");
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":5.0}\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+    assertTrue(e.getMessage().contains("metrics.jsonl") && e.getMessage().contains("output.overwrite"), e.getMessage());
+    assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "the earlier metrics are untouched");
+  }
+
   @Test
   void aStopRequestSavesACheckpointAndTheResumedRunMatchesAStraightOne() throws IOException {
     TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
