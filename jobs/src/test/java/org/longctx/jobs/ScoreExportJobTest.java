@@ -139,9 +139,9 @@ class ScoreExportJobTest {
     int segments = (c.get("input_ids").size() + 6) / 7;
     assertEquals(segments + 1, progress.size(), progress.toString());
     assertTrue(progress.get(0).matches("score: 40 tokens in 6 segments of 7: about .* of memory besides the weights"
-        + " \\(KV cache .*\\), .* TFLOP, about \\d+:\\d\\d:\\d\\d at the .* GFLOP/s measured now on .*"), progress.get(0));
-    assertTrue(progress.get(1).startsWith("score: 7/40 tokens ("), progress.get(1));
-    assertTrue(progress.get(segments).startsWith("score: 40/40 tokens (100 % of the work)"), progress.get(segments));
+        + " \\(KV cache .*\\), .* TFLOP, about \\d+:\\d\\d:\\d\\d at the .* GFLOP/s a 256-token pass took now on .*"), progress.get(0));
+    assertTrue(progress.get(1).matches("score: 7/40 tokens in \\d+:\\d\\d:\\d\\d, ETA \\d+:\\d\\d:\\d\\d"), progress.get(1));
+    assertTrue(progress.get(segments).matches("score: 40/40 tokens in .*, ETA 0:00:00"), progress.get(segments));
   }
 
   @Test
