@@ -50,7 +50,7 @@ final class TrainingLoop {
     Path lastCheckpoint = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
     long savedStep = ckpt == null ? -1 : step;
     MetricsLog metrics = step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
-    try {
+    try (CpuThreads threads = CpuThreads.use(train.cpuThreads())) {
       while (step < train.steps() && !run.stop().requested()) {
         double lossSum = 0;
         long tokens = 0;
