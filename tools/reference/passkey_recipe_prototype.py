@@ -14,7 +14,7 @@ model is LlamaForCausalLM with longctx's tiny-base shape. Every EVERY steps it p
 Environment: B (rows per step, 8), MINC/MAXC (document characters, 64/510), SHORT_STEPS
 (steps with documents of at most SHORT_MAXC=200 characters first), MIX2 (the mix after the
 short steps), CONST (constant learning rate instead of cosine), SEED, EVERY (250).
-The measured outcomes are in README ("The tiny base model does not retrieve yet").
+The measured outcomes are in docs/training.md ("The tiny base model").
 """
 import json
 import math

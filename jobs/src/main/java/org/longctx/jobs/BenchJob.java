@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +31,9 @@ import org.longctx.data.synth.SynthSample;
 import org.longctx.data.synth.SynthTasks;
 import org.longctx.data.tokenizer.ByteLevelTokenizer;
 import org.longctx.data.tokenizer.TextTokenizer;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.checkpoints.Storage;
 import org.longctx.jobs.config.SparkSettings;
 import org.longctx.jobs.spark.SparkSessions;
 
@@ -80,7 +81,7 @@ public final class BenchJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "bench", "measure throughput on this machine (bench prepare | train | pose-memory)", USAGE,
+      "bench", USAGE,
       Set.of(), Set.of("--mb", "--files", "--cores", "--doc-chars", "--seed", "--rounds", "--json", "--keep", "--tokenizer",
           // bench train / pose-memory (TrainBench)
           "--hidden", "--layers", "--heads", "--intermediate", "--batch", "--seq-len", "--warmup", "--steps", "--factor",
@@ -186,7 +187,7 @@ public final class BenchJob {
       return 0;
     } finally {
       if (temporary) {
-        deleteTree(work);
+        Storage.deleteTree(work);
       }
     }
   }
@@ -209,10 +210,8 @@ public final class BenchJob {
     List<String> texts = readTexts(corpus);
     long bytes = texts.stream().mapToLong(t -> t.getBytes(StandardCharsets.UTF_8).length).sum();
     DataConfig base = DataConfig.defaults();
-    TokenizerSpec spec = TokenizerSpec.of(Files.readAllBytes(tokenizer),
-        Files.exists(tokenizer.resolveSibling("tokenizer_config.json"))
-            ? Files.readAllBytes(tokenizer.resolveSibling("tokenizer_config.json")) : null,
-        tokenizer.toString(), "", "");
+    TokenizerSpec spec = TokenizerSource.find(List.of(TokenizerSource.Place.named("--tokenizer", tokenizer.toString())),
+        Storage.defaultConf()).orElseThrow().spec("", "");
 
     // raw tokenizer: the call the job makes, on texts already in memory, one thread per core
     TextTokenizer raw = TextTokenizer.shared(spec, base.splitSpecialTokens());
@@ -331,13 +330,5 @@ public final class BenchJob {
       }
     }
     return texts;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -47,7 +47,7 @@ public final class ClusterCheckJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "cluster-check", "check that Spark executors run DJL (embedded or a real cluster)", USAGE,
+      "cluster-check", USAGE,
       Set.of(), Set.of("--config", "--set", "--tasks", "--out"), ClusterCheckJob::run);
 
   /** What one task saw; {@code sum} must equal {@code (partition + 1) * 499500}. */

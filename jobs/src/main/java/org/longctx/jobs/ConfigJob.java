@@ -21,7 +21,7 @@ public final class ConfigJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "config", "print the resolved experiment config, or check it", USAGE,
+      "config", USAGE,
       Set.of(), Set.of("--print", "--check", "--set"), ConfigJob::run);
 
   private ConfigJob() {}

@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.ModelWeights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -9,13 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.checkpoints.Storage;
 import org.longctx.data.prepare.PreparePipeline;
@@ -64,7 +63,7 @@ public final class DemoJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "demo", "the whole pipeline on a tiny model: synth, prepare, PoSE, export, eval, report", USAGE,
+      "demo", USAGE,
       Set.of("--retrain-base"), Set.of("--config", "--set", "--base-steps"), DemoJob::run);
 
   /** The built-in settings: configs/demo.yaml, copied into the jar at build time. */
@@ -182,14 +181,14 @@ public final class DemoJob {
       throw new ConfigException("model.path: the base model " + givenBase + " does not exist; leave model.path empty and the demo"
           + " trains one");
     }
-    int lt = config.train().targetLen();
+    int lt = config.pose().targetLen();
     out.printf(Locale.ROOT, "longctx demo: %s → PoSE %d → %d tokens, output in %s (config: %s)%n",
         givenBase.isEmpty() ? "a tiny base model" : givenBase, config.train().seqLen(), lt, layout.root(), source);
     for (Path p : layout.owned()) {
-      deleteTree(p);
+      Storage.deleteTree(p);
     }
     if (givenBase.isEmpty() && baseOptions.retrain()) {
-      deleteTree(layout.base());
+      Storage.deleteTree(layout.base());
     }
     Files.createDirectories(layout.root());
     Map<String, Double> seconds = new LinkedHashMap<>();
@@ -268,7 +267,7 @@ public final class DemoJob {
           e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
           methods);
       ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), eval, staged.output());
+          staged.train(), staged.pose(), eval, staged.output());
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
       results = EvalJob.evaluate(spark, evalConfig, facts, out);
@@ -350,7 +349,7 @@ public final class DemoJob {
   }
 
   private static String describeModel(String location) throws IOException {
-    var config = org.longctx.trainer.ModelWeights.readConfig(
+    var config = org.longctx.trainer.model.ModelWeights.readConfig(
         org.longctx.checkpoints.training.CheckpointStore.modelFolder(Storage.path(location), Storage.defaultConf()),
         Storage.defaultConf());
     return String.format(Locale.ROOT, "%s: hidden %d, %d layers, %d heads, vocabulary %d, window %d, rope %s",
@@ -389,17 +388,6 @@ public final class DemoJob {
       }
     });
     return sb.toString();
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path f : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(f);
-      }
-    }
   }
 
   /** The commit of a git checkout, read from {@code .git} without running git. */

@@ -25,6 +25,7 @@ import org.apache.spark.sql.SparkSession;
 import org.longctx.checkpoints.Storage;
 import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.data.tokenizer.TextTokenizer;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.jobs.config.ConfigException;
 import org.longctx.jobs.config.ExperimentConfig;
@@ -59,7 +60,8 @@ public final class EvalJob {
       = the generated key matches exactly) and measures perplexity at
       eval.perplexity_lengths on eval.perplexity_documents held-out documents. Every method
       sees the same prompts and documents (deterministic by eval.seed). The work runs as Spark
-      tasks, each loading one method's model once.
+      tasks; the tasks running at once on an executor share one copy of each model, whichever
+      methods they evaluate.
 
       Writes into DIR (default output.dir, else runs/NAME): results.json, report.html,
       passkey-METHOD.png (heatmap of length × depth per method), passkey-by-length.png,
@@ -70,7 +72,7 @@ public final class EvalJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "eval", "passkey accuracy and perplexity by length for several methods, with charts", USAGE,
+      "eval", USAGE,
       Set.of("--overwrite"), Set.of("--config", "--set", "--out"), EvalJob::run);
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -240,38 +242,23 @@ public final class EvalJob {
    * {@code tokenizer.json}, else {@code data.tokenizer}.
    */
   static TokenizerSpec readTokenizer(ExperimentConfig config, MethodSpec first, Configuration conf) throws IOException {
-    List<String[]> candidates = new ArrayList<>();
-    if (!config.eval().tokenizer().isEmpty()) {
-      candidates.add(new String[] {"eval.tokenizer", config.eval().tokenizer()});
-    } else {
-      candidates.add(new String[] {"the model folder", first.model()});
-      if (!config.data().tokenizer().isEmpty()) {
-        candidates.add(new String[] {"data.tokenizer", config.data().tokenizer()});
-      }
+    List<TokenizerSource.Place> places = config.eval().tokenizer().isEmpty()
+        ? List.of(TokenizerSource.Place.ifPresent("the model folder", first.model()),
+            TokenizerSource.Place.ifPresent("data.tokenizer", config.data().tokenizer()))
+        : List.of(TokenizerSource.Place.named("eval.tokenizer", config.eval().tokenizer()));
+    TokenizerSource source;
+    try {
+      source = TokenizerSource.find(places, conf).orElseThrow(() -> new ConfigException("eval.tokenizer: no tokenizer found (the model folder "
+          + first.model() + " has no tokenizer.json and data.tokenizer is " + (config.data().tokenizer().isEmpty() ? "empty" : "missing")
+          + "); set eval.tokenizer to a tokenizer.json or its folder"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
     }
-    for (String[] c : candidates) {
-      org.apache.hadoop.fs.Path path = Storage.path(c[1]);
-      FileSystem fs = Storage.fileSystem(path, conf);
-      if (fs.exists(path) && fs.getFileStatus(path).isDirectory()) {
-        path = new org.apache.hadoop.fs.Path(path, "tokenizer.json");
-      }
-      if (!fs.exists(path)) {
-        if (c[0].startsWith("eval.")) {
-          throw new ConfigException("eval.tokenizer: " + path + " does not exist");
-        }
-        continue;
-      }
-      org.apache.hadoop.fs.Path configFile = new org.apache.hadoop.fs.Path(path.getParent(), "tokenizer_config.json");
-      byte[] tokenizerConfig = fs.exists(configFile) ? Storage.readAll(fs, configFile) : null;
-      try {
-        return TokenizerSpec.of(Storage.readAll(fs, path), tokenizerConfig, path.toString(), "", "");
-      } catch (IllegalArgumentException e) {
-        throw new ConfigException(c[0] + ": " + e.getMessage());
-      }
+    try {
+      return source.spec("", "");
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(source.key() + ": " + e.getMessage());
     }
-    throw new ConfigException("eval.tokenizer: no tokenizer found (the model folder " + first.model()
-        + " has no tokenizer.json and data.tokenizer is " + (config.data().tokenizer().isEmpty() ? "empty" : "missing")
-        + "); set eval.tokenizer to a tokenizer.json or its folder");
   }
 
   /** A few lines for the terminal: passkey accuracy and perplexity by length, per method. */

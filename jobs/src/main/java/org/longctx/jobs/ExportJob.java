@@ -31,7 +31,7 @@ public final class ExportJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "export", "write a Hugging Face model folder from a model or checkpoint", USAGE,
+      "export", USAGE,
       Set.of(), Set.of("--from", "--out", "--dtype", "--max-shard-size", "--tokenizer"), ExportJob::run);
 
   private ExportJob() {}

@@ -32,7 +32,7 @@ public final class PrepareJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "prepare", "tokenize Pile/RedPajama shards into Arrow shards (+ manifest, rejects)", USAGE,
+      "prepare", USAGE,
       Set.of("--overwrite"), Set.of("--config", "--set"), PrepareJob::run);
 
   private PrepareJob() {}

@@ -68,7 +68,7 @@ public final class RopeJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "rope", "print a rope config's inv_freq, attention factor and cos/sin rows", USAGE,
+      "rope", USAGE,
       Set.of(), Set.of("--hf-config", "--config", "--set", "--seq-len", "--positions", "--head-dim", "--rope-theta",
           "--max-position-embeddings"),
       RopeJob::run);

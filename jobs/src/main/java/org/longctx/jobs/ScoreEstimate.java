@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 import org.longctx.checkpoints.LlamaConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 
 /**
  * What scoring a long input will cost, said before it starts: memory besides the weights and
@@ -34,7 +34,7 @@ record ScoreEstimate(int tokens, int segment, double linearFlopsPerToken, double
     double linear = 2.0 * (c.numHiddenLayers() * perLayer + h * c.vocabSize());
     // causal: query i meets i keys, QKᵀ and PV each 2·i·qDim, summed over i < L: 2·qDim·L² per layer
     double attention = 2.0 * c.numHiddenLayers() * qDim;
-    long bytes = model.dtype() == DataType.FLOAT16 ? 2 : 4;
+    long bytes = model.dtype().getNumOfBytes();
     long kv = 2L * c.numHiddenLayers() * tokens * kvDim * bytes;
     long scores = 3 * LlamaModel.SCORE_BUDGET_ELEMENTS * 4; // scores, mask, softmax of one chunk, float32
     long activations = (long) segment * (3L * c.intermediateSize() + 4 * h) * 4;

@@ -14,8 +14,10 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.Storage;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.KvCache;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.Precision;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +51,7 @@ public final class ScoreJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "score", "print a model's logits for token ids (JSON)", USAGE,
+      "score", USAGE,
       Set.of(), Set.of("--model", "--input-ids", "--position-ids", "--out", "--dtype", "--attention-chunk"), ScoreJob::run);
 
   private ScoreJob() {}
@@ -66,11 +68,12 @@ public final class ScoreJob {
     if (positions != null && positions.length != ids.length) {
       throw new UsageException("--position-ids has " + positions.length + " values but --input-ids has " + ids.length + "; give one position per id");
     }
-    DataType dtype = switch (args.value("--dtype").orElse("float32")) {
-      case "float32" -> DataType.FLOAT32;
-      case "float16" -> DataType.FLOAT16;
-      default -> throw new UsageException("--dtype must be float32 or float16, got '" + args.required("--dtype") + "'");
-    };
+    Precision dtype;
+    try {
+      dtype = Precision.parse("--dtype", args.value("--dtype").orElse("float32"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     int chunk = args.intValue("--attention-chunk", 0);
     if (chunk < 0) {
       throw new UsageException("--attention-chunk must be ≥ 0, got " + chunk);
@@ -139,7 +142,7 @@ public final class ScoreJob {
         ScoreEstimate estimate = ScoreEstimate.of(model, n, segment);
         progress.accept(estimate.describe(model.device()));
         long start = System.nanoTime();
-        try (LlamaModel.KvCache cache = model.newCache(LlamaModel.KvCache.OnRopeChange.REBUILD, maxPosition + 1)) {
+        try (KvCache cache = model.newCache(KvCache.OnRopeChange.REBUILD, maxPosition + 1)) {
           for (int from = 0; from < n; from += segment) {
             int to = Math.min(n, from + segment);
             try (NDManager m = NDManager.newBaseManager(model.device())) {

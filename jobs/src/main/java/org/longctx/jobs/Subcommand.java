@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
@@ -17,21 +18,42 @@ import org.longctx.jobs.config.ExperimentConfig;
  * that calls {@link #main(Subcommand, String[])}, so the same code runs from
  * {@code bin/longctx NAME} and from {@code spark-submit --class org.longctx.jobs.XxxJob}.
  *
+ * <p>{@code longctx help}'s one-line summaries live in {@link Cli}'s table, so listing the
+ * subcommands loads none of the job classes.
+ *
  * @param name the word after {@code longctx}
- * @param summary one line for {@code longctx help}
- * @param usage the full text printed by {@code --help}
+ * @param usage the full text printed by {@code --help} (followed by the docs pointer of {@link #DOCS})
  * @param flags options that take no value ({@code --verbose} and {@code --help} are implied)
  * @param options options that take a value
  * @param body what runs; returns the exit status
  */
 public record Subcommand(
-    String name, String summary, String usage, Set<String> flags, Set<String> options, Body body) {
+    String name, String usage, Set<String> flags, Set<String> options, Body body) {
 
   /** The work of a subcommand, given its parsed and checked arguments. */
   @FunctionalInterface
   public interface Body {
     int run(Args args) throws Exception;
   }
+
+  /**
+   * The reference file that describes each subcommand, relative to the repository root;
+   * {@code --help} ends with a line pointing at it. {@code DocsLinksTest} checks that every
+   * subcommand has one and that the file exists.
+   */
+  static final Map<String, String> DOCS = Map.ofEntries(
+      Map.entry("config", "docs/configs.md"),
+      Map.entry("cluster-check", "docs/cluster.md"),
+      Map.entry("rope", "docs/rope.md"),
+      Map.entry("score", "docs/models.md"),
+      Map.entry("export", "docs/models.md"),
+      Map.entry("tokenizer", "docs/data.md"),
+      Map.entry("synth", "docs/data.md"),
+      Map.entry("prepare", "docs/data.md"),
+      Map.entry("bench", "docs/benchmarks.md"),
+      Map.entry("train", "docs/training.md"),
+      Map.entry("eval", "docs/eval.md"),
+      Map.entry("demo", "docs/demo.md"));
 
   /** Options every subcommand accepts. */
   static final Set<String> COMMON_FLAGS = Set.of("--verbose", "--help");
@@ -54,7 +76,7 @@ public record Subcommand(
       Set<String> allFlags = new HashSet<>(flags);
       allFlags.addAll(COMMON_FLAGS);
       if (Arrays.asList(argv).contains("--help")) {
-        out.println(usage.strip());
+        out.println(help());
         return 0;
       }
       args = Args.parse(argv, allFlags, options);
@@ -84,6 +106,12 @@ public record Subcommand(
       }
       return 1;
     }
+  }
+
+  /** What {@code --help} prints: the usage text, then the docs file to read on. */
+  public String help() {
+    String docs = DOCS.get(name);
+    return docs == null ? usage.strip() : usage.strip() + "\n\nSee " + docs + ".";
   }
 
   /** Loads {@code --config} (if given, else the defaults) with every {@code --set} applied. */

@@ -47,7 +47,7 @@ public final class SynthJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "synth", "write synthetic long-context data (passkey, multikey, dependent, copy, damaged)", USAGE,
+      "synth", USAGE,
       Set.of("--overwrite"),
       Set.of("--task", "--out", "--count", "--length", "--seed", "--depths", "--key-digits", "--keys", "--records",
           "--max-line-bytes"),

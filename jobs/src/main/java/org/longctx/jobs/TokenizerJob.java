@@ -23,7 +23,7 @@ public final class TokenizerJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "tokenizer", "write a byte-level tokenizer.json (no download needed)", USAGE,
+      "tokenizer", USAGE,
       Set.of("--overwrite"), Set.of("--out"), TokenizerJob::run);
 
   private TokenizerJob() {}

@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.Precision;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -23,7 +24,7 @@ import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.PoseSample;
 import org.longctx.positional.PoseSampler;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.AdamWConfig;
@@ -31,7 +32,13 @@ import org.longctx.trainer.optim.LossScaler;
 import org.longctx.trainer.optim.NamedParameter;
 import org.longctx.trainer.optim.OptimizerStep;
 import org.longctx.trainer.recipes.Batch;
-import org.longctx.trainer.recipes.TrainingSupport;
+import org.longctx.trainer.recipes.Recipe;
+import org.longctx.trainer.recipes.TrainingRun;
+import org.longctx.trainer.recipes.TrainingSession;
+import org.longctx.trainer.TrainConfig;
+import org.longctx.trainer.distributed.SingleProcess;
+import org.longctx.data.DataConfig;
+import ai.djl.Device;
 
 /**
  * The training benchmarks of {@code longctx bench}: {@code train} (tokens/s and peak memory of a
@@ -228,21 +235,33 @@ final class TrainBench {
     RopeConfig rope = mode.equals("train") ? null : RopeConfig.builder("yarn").factor((double) factor).originalMaxPositionEmbeddings(s.seqLen).build();
     ModelConfig.Init init = new ModelConfig.Init(s.vocab, s.hidden, s.intermediate, s.layers, s.heads, s.heads, window, 10000.0,
         1e-5, false, 0.02, null, null, null);
-    LlamaConfig config = TrainingSupport.initConfig(init, rope, TokenizerSpec.byteLevel());
+    LlamaConfig config = TrainingSession.initConfig(init, rope, TokenizerSpec.byteLevel());
     SplittableRandom random = new SplittableRandom(0);
     PoseSampler sampler = new PoseSampler(s.seqLen, s.seqLen * Math.max(1, factor));
-    List<Double> losses = new ArrayList<>();
-    long maxPosition = 0;
-    double seconds;
-    try (LlamaModel model = LlamaModel.random(config, DataType.FLOAT32, 0, 0.02); NDManager manager = NDManager.newBaseManager()) {
-      List<NamedParameter> params = TrainingSupport.trainableParameters(model);
-      try (AdamW adamw = new AdamW(params, new AdamWConfig(0.9, 0.95, 1e-8, 0.1))) {
-        OptimizerStep optimizer = new OptimizerStep(adamw, LossScaler.disabled(), 1.0);
-        long start = 0;
-        for (int step = 0; step < s.warmup + s.steps; step++) {
-          if (step == s.warmup) {
-            start = System.nanoTime();
-          }
+    long[] maxPosition = {0};
+    // the real step loop (TrainingSession + TrainingLoop) on random tokens: AdamW, clip 1.0, constant lr
+    Recipe bench = new Recipe() {
+      @Override
+      public String name() {
+        return "pretrain";
+      }
+
+      @Override
+      public void validate(TrainingRun run) {}
+
+      @Override
+      public LlamaConfig modelConfig(TrainingRun run, TokenizerSpec tokenizer) {
+        return config;
+      }
+
+      @Override
+      public LlamaModel freshModel(TrainingRun run, LlamaConfig c, Precision precision, Device device) {
+        return LlamaModel.random(c, precision, device, 0, 0.02);
+      }
+
+      @Override
+      public MicroBatches start(TrainingSession session) {
+        return scope -> {
           List<int[]> rows = new ArrayList<>();
           List<long[]> positions = mode.equals("pose") ? new ArrayList<>() : null;
           for (int b = 0; b < s.batch; b++) {
@@ -255,28 +274,42 @@ final class TrainBench {
               PoseSample sample = sampler.sampleReference(tokens * factor / 2, random);
               positions.add(sample.positionIds());
               rows.set(b, java.util.Arrays.copyOf(row, sample.length()));
-              maxPosition = Math.max(maxPosition, sample.positionIds()[sample.length() - 1]);
+              maxPosition[0] = Math.max(maxPosition[0], sample.positionIds()[sample.length() - 1]);
             } else {
-              maxPosition = tokens - 1;
+              maxPosition[0] = tokens - 1;
             }
           }
-          Batch batch = Batch.of(rows, positions, 0);
-          try (NDManager scope = manager.newSubManager(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = batch.loss(model, scope);
-            losses.add((double) loss.getFloat());
-            gc.backward(loss);
-          }
-          optimizer.apply(losses.get(losses.size() - 1), 1e-3);
-        }
-        seconds = (System.nanoTime() - start) / 1e9;
+          return Recipe.of(Batch.of(rows, positions, 0), session.model(), scope);
+        };
+      }
+    };
+    int total = s.warmup + s.steps;
+    // cpu_threads 0: the bench's own --threads (set for the whole process) governs, as on the PyTorch side
+    TrainConfig train = new TrainConfig("pretrain", total, 1e-3, 0, s.batch, 1, tokens, "split", "constant", 0, 1.0, 0.1, 0.9,
+        0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", 0, new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
+        512, 5));
+    Path work = Files.createTempDirectory("longctx-bench-train");
+    TrainingRun run = new TrainingRun(train, new ModelConfig("", "float32", 0, init), DataConfig.defaults(), rope, null, work, false,
+        null, null);
+    List<Double> losses;
+    try (TrainingSession session = TrainingSession.open(run, bench, SingleProcess.INSTANCE, Engine.getInstance().defaultDevice())) {
+      losses = session.train().losses();
+    }
+    // seconds of the measured steps, from the loop's own per-step metrics (warm-up steps left out)
+    double seconds = 0;
+    for (String line : Files.readAllLines(work.resolve("metrics.jsonl"))) {
+      JsonNode m = JSON.readTree(line);
+      if (m.get("step").asLong() > s.warmup) {
+        seconds += m.get("tokens").asDouble() / m.get("tokens_per_s").asDouble();
       }
     }
+    org.longctx.checkpoints.Storage.deleteTree(work);
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("framework", "longctx");
     out.put("engine", Engine.getInstance().getVersion());
     out.put("mode", mode);
     out.put("tokens", tokens);
-    out.put("max_position", maxPosition);
+    out.put("max_position", maxPosition[0]);
     out.put("steps", s.steps);
     out.put("threads", s.threads);
     out.put("tokens_per_s", (double) s.steps * s.batch * tokens / seconds);

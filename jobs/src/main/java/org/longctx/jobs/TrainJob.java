@@ -5,13 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Set;
-import java.util.stream.Stream;
+import org.longctx.checkpoints.Storage;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
-import org.longctx.trainer.recipes.PoseRecipe;
-import org.longctx.trainer.recipes.PretrainRecipe;
+import org.longctx.trainer.recipes.TrainingSession;
 import org.longctx.trainer.recipes.StopSignal;
 import org.longctx.trainer.recipes.TrainingResult;
 import org.longctx.trainer.recipes.TrainingRun;
@@ -30,7 +28,7 @@ public final class TrainJob {
         pretrain  causal LM on packed rows of train.seq_len tokens, from model.init (random,
                   seeded) or from model.path
         pose      PoSE fine-tuning of model.path: train at Lc = train.seq_len while position ids
-                  span Lt = train.target_len, with the rope: section at the target factor
+                  span Lt = pose.target_len, with the rope: section at the target factor
 
       Writes into output.dir (default runs/<name>):
         metrics.jsonl   one line per step: loss, lr, grad_norm, tokens_per_s, loss_scale, skipped
@@ -51,7 +49,7 @@ public final class TrainJob {
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
-      "train", "train a model (recipes: pretrain, pose) with checkpoints and metrics", USAGE,
+      "train", USAGE,
       Set.of("--resume"), Set.of("--config", "--set"), TrainJob::run);
 
   private TrainJob() {}
@@ -73,15 +71,12 @@ public final class TrainJob {
   static int train(ExperimentConfig config, boolean resume, StopSignal stop) throws Exception {
     Path out = Path.of(config.output().resolveDir(config.name()));
     if (config.output().overwrite() && !resume && Files.exists(out)) {
-      deleteTree(out);
+      Storage.deleteTree(out);
     }
     JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
-    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), out, resume, experiment, stop);
-    TrainingResult result = switch (config.train().recipe()) {
-      case "pretrain" -> PretrainRecipe.run(run);
-      case "pose" -> PoseRecipe.run(run);
-      default -> throw new IllegalStateException("recipe " + config.train().recipe());
-    };
+    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out, resume,
+        experiment, stop);
+    TrainingResult result = TrainingSession.trainAlone(run);
     System.out.println(describe(result, out));
     if (result.stoppedBy() != null) {
       return "SIGINT".equals(result.stoppedBy()) ? 130 : 143;
@@ -108,13 +103,5 @@ public final class TrainJob {
       sb.append("\n  exported:   ").append(r.export());
     }
     return sb.toString();
-  }
-
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -19,14 +19,14 @@ class CliTest {
   @Test
   void helpListsEverySubcommand() {
     assertEquals(0, run("help"));
-    for (Subcommand c : Cli.COMMANDS) {
+    for (Cli.Entry c : Cli.COMMANDS) {
       assertTrue(out.toString(StandardCharsets.UTF_8).contains(c.name()), c.name());
     }
   }
 
   @Test
   void everySubcommandPrintsUsageOnHelp() {
-    for (Subcommand c : Cli.COMMANDS) {
+    for (Cli.Entry c : Cli.COMMANDS) {
       out.reset();
       assertEquals(0, run(c.name(), "--help"), c.name());
       assertTrue(out.toString(StandardCharsets.UTF_8).startsWith("Usage: longctx " + c.name()), c.name() + ": " + out);
@@ -35,7 +35,7 @@ class CliTest {
 
   @Test
   void everySubcommandRejectsAnUnknownOptionWithOneLine() {
-    for (Subcommand c : Cli.COMMANDS) {
+    for (Cli.Entry c : Cli.COMMANDS) {
       err.reset();
       assertEquals(2, run(c.name(), "--no-such-option", "1"), c.name());
       String message = err.toString(StandardCharsets.UTF_8);

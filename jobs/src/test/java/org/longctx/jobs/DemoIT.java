@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.Precision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.checkpoints.Storage;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.ModelWeights;
 
 /**
  * The demo's orchestration end to end, shrunk: the built-in demo config with a random
@@ -37,7 +38,7 @@ class DemoIT {
          "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": 128,
          "rms_norm_eps": 1e-5, "tie_word_embeddings": false, "rope_theta": 10000.0, "bos_token_id": 256, "eos_token_id": 257}
         """;
-    try (LlamaModel m = LlamaModel.random(LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json)), DataType.FLOAT32, 3, 0.02)) {
+    try (LlamaModel m = LlamaModel.random(LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json)), Precision.FLOAT32, 3, 0.02)) {
       ModelWeights.saveHuggingFace(m, Storage.path(base), "float32", Long.MAX_VALUE, Storage.defaultConf());
     }
     Path out = dir.resolve("demo");
@@ -48,7 +49,7 @@ class DemoIT {
       System.setOut(print); // the demo's progress goes to standard output
       status = Cli.run(new String[] {"demo",
           "--set", "model.path=" + base, "--set", "output.dir=" + out, "--set", "spark.master=local[2]",
-          "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "train.target_len=512",
+          "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "pose.target_len=512",
           "--set", "train.synthetic.min_chars=128", "--set", "train.synthetic.max_chars=500", "--set", "rope.original_max_position_embeddings=128",
           "--set", "eval.lengths=[300, 512]", "--set", "eval.depths=[0.5]", "--set", "eval.trials=1",
           // perplexity on the rows the prepare stage wrote (the demo itself uses held-out synth documents)

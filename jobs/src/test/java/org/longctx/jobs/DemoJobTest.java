@@ -71,8 +71,8 @@ class DemoJobTest {
     assertEquals(Files.readString(Path.of("../configs/demo.yaml")), builtIn);
     ExperimentConfig c = ConfigLoader.parse(builtIn, "demo", List.of());
     assertEquals("pose", c.train().recipe());
-    assertEquals(4 * c.rope().originalMaxPositionEmbeddings(), c.train().targetLen(), "the demo extends 4×");
-    assertTrue(c.eval().lengths().contains(c.train().targetLen()), "the demo evaluates at the target length");
+    assertEquals(4 * c.rope().originalMaxPositionEmbeddings(), c.pose().targetLen(), "the demo extends 4×");
+    assertTrue(c.eval().lengths().contains(c.pose().targetLen()), "the demo evaluates at the target length");
   }
 
   @Test

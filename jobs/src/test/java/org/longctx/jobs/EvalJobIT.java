@@ -1,5 +1,6 @@
 package org.longctx.jobs;
 
+import org.longctx.trainer.model.Precision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -24,8 +25,8 @@ import org.longctx.data.tokenizer.TextTokenizer;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.eval.EvalItem;
 import org.longctx.trainer.eval.EvalOutput;
 import org.longctx.trainer.eval.EvalPlan;
@@ -54,7 +55,7 @@ class EvalJobIT {
         """;
     if (!Files.exists(model)) {
       LlamaConfig config = LlamaConfig.fromHuggingFace(JSON.readTree(json));
-      try (LlamaModel m = LlamaModel.random(config, DataType.FLOAT32, 5, 0.2)) {
+      try (LlamaModel m = LlamaModel.random(config, Precision.FLOAT32, 5, 0.2)) {
         ModelWeights.saveHuggingFace(m, Storage.path(model), "float32", Long.MAX_VALUE, Storage.defaultConf());
       }
       ByteLevelTokenizer.writeTo(model);

@@ -131,8 +131,8 @@ class ScoreExportJobTest {
     JsonNode c = reference("llama-gqa-yarn", caseName);
     java.util.List<String> progress = new java.util.ArrayList<>();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (org.longctx.trainer.LlamaModel model = org.longctx.trainer.ModelWeights.load(
-        GOLDEN.resolve("llama-gqa-yarn").toString(), ai.djl.ndarray.types.DataType.FLOAT32)) {
+    try (org.longctx.trainer.model.LlamaModel model = org.longctx.trainer.model.ModelWeights.load(
+        GOLDEN.resolve("llama-gqa-yarn").toString(), org.longctx.trainer.model.Precision.FLOAT32)) {
       ScoreJob.score(model, longs(c.get("input_ids")), longs(c.get("position_ids")), 8, 7, out, progress::add);
     }
     assertTrue(maxAbsDiff(c.get("logits"), JSON.readTree(out.toByteArray()).get("logits")) <= 1e-4);

@@ -21,9 +21,9 @@ import org.longctx.jobs.spark.SparkSessions;
 /**
  * A real Spark standalone cluster for integration tests: one master and N workers, each its
  * own JVM on 127.0.0.1, started from the jars Maven collected in {@code target/spark/jars}
- * (the same layout a Spark distribution has, see architecture.md). Jobs go in through
- * {@code org.apache.spark.deploy.SparkSubmit} with the application jar, exactly as README
- * tells users to run them.
+ * (the same layout a Spark distribution has, see docs/architecture.md). Jobs go in through
+ * {@code org.apache.spark.deploy.SparkSubmit} with the application jar, exactly as
+ * docs/cluster.md tells users to run them.
  *
  * <pre>{@code
  * try (StandaloneCluster cluster = StandaloneCluster.start(2)) {
@@ -106,7 +106,7 @@ public final class StandaloneCluster implements AutoCloseable {
   /** Result of one spark-submit: its exit status and everything it printed. */
   public record Submission(int exitCode, String output) {}
 
-  /** Submits {@code mainClass} in client mode with the application jar, like README's command. */
+  /** Submits {@code mainClass} in client mode with the application jar, like the command in docs/cluster.md. */
   public Submission submit(Class<?> mainClass, List<String> appArgs) throws IOException, InterruptedException {
     return submit(mainClass, appArgs, Map.of());
   }

@@ -179,9 +179,10 @@ class TrainJobIT {
           lr: 1.0e-3
           batch_size: 2
           seq_len: 32
-          target_len: 128
           log_every: 1
           synthetic: {fraction: 1.0, tasks: {dependent: 1.0}, min_chars: 64, max_chars: 400}
+        pose:
+          target_len: 128
         """.formatted(out.resolve("checkpoints")));
     Process extended = start("--config", pose.toString());
     assertTrue(extended.waitFor(120, TimeUnit.SECONDS));

@@ -91,7 +91,18 @@ public final class RotaryEmbedding implements AutoCloseable {
    * @return cos and sin, each {@code [batch, 1, seq, headDim]}, attention factor applied,
    *     attached to {@code positionIds}' manager; constants for autograd
    */
-  public synchronized CosSin cosSin(NDArray positionIds, long seqLen, DataType dtype, Device device) {
+  public CosSin cosSin(NDArray positionIds, long seqLen, DataType dtype, Device device) {
+    return cosSin(positionIds, maxPosition(positionIds), seqLen, dtype, device);
+  }
+
+  /**
+   * {@link #cosSin(NDArray, long, DataType, Device)} for a caller that knows the largest position
+   * id (or an upper bound of it, e.g. from the host array the ids were made of): nothing is read
+   * back from the device, so the call does not wait for it.
+   *
+   * @param maxPosition ≥ every id in {@code positionIds}
+   */
+  public synchronized CosSin cosSin(NDArray positionIds, long maxPosition, long seqLen, DataType dtype, Device device) {
     if (closed) {
       throw new IllegalStateException("RotaryEmbedding is closed");
     }
@@ -101,8 +112,10 @@ public final class RotaryEmbedding implements AutoCloseable {
     if (seqLen < 1) {
       throw new IllegalArgumentException("seqLen: must be ≥ 1, got " + seqLen);
     }
+    if (maxPosition < 0) {
+      throw new IllegalArgumentException("maxPosition: must be ≥ 0, got " + maxPosition);
+    }
     NDManager target = positionIds.getManager();
-    long maxPosition = maxPosition(positionIds);
     boolean cacheable = !(rope instanceof DynamicRope) || seqLen <= rope.maxPositionEmbeddings();
     long tableLength = Math.max(MIN_TABLE_LENGTH, Long.highestOneBit(Math.max(1, maxPosition)) << 1);
     NDManager work = manager(device);
@@ -244,11 +257,11 @@ public final class RotaryEmbedding implements AutoCloseable {
         NDArray maxRaw = positionIds.max();
         NDArray min = minRaw.toType(DataType.INT64, true);
         NDArray max = maxRaw.toType(DataType.INT64, true)) {
-      long lowest = min.toLongArray()[0];
+      long lowest = HostReads.longs(min)[0];
       if (lowest < 0) {
         throw new IllegalArgumentException("positionIds: must be ≥ 0, got " + lowest);
       }
-      return max.toLongArray()[0];
+      return HostReads.longs(max)[0];
     }
   }
 

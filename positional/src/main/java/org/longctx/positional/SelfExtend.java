@@ -1,18 +1,23 @@
 package org.longctx.positional;
 
 /**
- * SelfExtend's two position maps (datamllab/LongLM {@code self_extend_forward}): the
- * <em>neighbour</em> map uses true positions for keys within the window, the <em>group</em>
- * map uses floor-divided positions for everything older, so an unmodified model reads
- * {@code (L0 − W)·G + W} tokens. Attention takes the neighbour logit where
- * {@code 0 ≤ q − k < W} and the group logit elsewhere, then one causal softmax. Integer
- * division throughout (the reference's {@code /} gives fractional positions when G does not
- * divide W).
+ * SelfExtend (datamllab/LongLM {@code self_extend_forward}, methods.md §5): its parameters,
+ * their rules, and its two position maps. The <em>neighbour</em> map uses true positions for
+ * keys within the window, the <em>group</em> map uses floor-divided positions for everything
+ * older, so an unmodified model reads {@code (L0 − W)·G + W} tokens. Attention takes the
+ * neighbour logit where {@code 0 ≤ q − k < W} and the group logit elsewhere, then one causal
+ * softmax. Integer division throughout (the reference's {@code /} gives fractional positions
+ * when G does not divide W). The model's attention mode takes this record as it is
+ * ({@code LlamaModel.withSelfExtend}).
  *
- * @param groupSize G, how many positions share one group position
- * @param windowSize W, how many most recent keys keep their true positions
+ * @param groupSize G ({@code group_size}): how many positions share one group position, ≥ 1
+ * @param windowSize W ({@code window_size}): how many most recent keys keep their true
+ *     positions, ≥ 1
+ * @param scaleBase {@code scale_base}: when set, queries are multiplied by
+ *     {@code max(1, ln(p + 1)/ln(scale_base))} before rotation; 0 switches it off, otherwise it
+ *     must be greater than 1 (its logarithm divides)
  */
-public record SelfExtend(int groupSize, int windowSize) {
+public record SelfExtend(int groupSize, int windowSize, double scaleBase) {
 
   public SelfExtend {
     if (groupSize < 1) {
@@ -21,6 +26,41 @@ public record SelfExtend(int groupSize, int windowSize) {
     if (windowSize < 1) {
       throw new IllegalArgumentException("window_size: must be ≥ 1, got " + windowSize);
     }
+    if (Double.isNaN(scaleBase) || Double.isInfinite(scaleBase) || (scaleBase != 0 && !(scaleBase > 1))) {
+      throw new IllegalArgumentException("scale_base: must be 0 (off) or > 1, got " + scaleBase);
+    }
+  }
+
+  /** Without query scaling (the reference's default). */
+  public SelfExtend(int groupSize, int windowSize) {
+    this(groupSize, windowSize, 0);
+  }
+
+  /** Whether queries are scaled by {@code ln(p + 1)/ln(scale_base)}. */
+  public boolean scalesQueries() {
+    return scaleBase > 0;
+  }
+
+  /** The query scale at true position {@code position}: {@link #queryScale(long, double)} with this {@code scale_base}. */
+  public double queryScale(long position) {
+    return queryScale(position, scaleBase);
+  }
+
+  /**
+   * The group position of a query at true position {@code p}: {@code p // G + W − W // G} once
+   * {@code p ≥ W}, else {@code p // G}. Below W every key a query sees is a neighbour, so its
+   * group position is never used; this per-query rule therefore gives the same attention as
+   * the reference's (shift decided by the largest query position of a call,
+   * {@link #groupQueryPositions}) for prefill, chunks and decode alike.
+   */
+  public long groupQueryPosition(long p) {
+    long shift = p >= windowSize ? windowSize : 0;
+    return p / groupSize + shift - shift / groupSize;
+  }
+
+  /** The group position of a key at true position {@code p}: {@code p // G}. */
+  public long groupKeyPosition(long p) {
+    return p / groupSize;
   }
 
   /**
@@ -47,7 +87,7 @@ public record SelfExtend(int groupSize, int windowSize) {
     long[] out = new long[keyPositions.length];
     for (int i = 0; i < out.length; i++) {
       checkPosition(keyPositions[i]);
-      out[i] = keyPositions[i] / groupSize;
+      out[i] = groupKeyPosition(keyPositions[i]);
     }
     return out;
   }

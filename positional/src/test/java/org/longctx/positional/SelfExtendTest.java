@@ -84,4 +84,31 @@ class SelfExtendTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtend(2, 0)).getMessage().startsWith("window_size: "));
     assertThrows(IllegalArgumentException.class, () -> new SelfExtend(2, 4).groupKeyPositions(new long[] {-1}));
   }
+
+  @Test
+  void perQueryGroupPositionsGiveTheSameRelativePositionsAsTheCallRule() {
+    for (int g = 1; g <= 4; g++) {
+      for (int w = 1; w <= 6; w++) {
+        SelfExtend se = new SelfExtend(g, w);
+        long[][] rel = se.relativePositions(range(20), range(20));
+        for (long q = 0; q < 20; q++) {
+          for (long k = 0; k <= q; k++) {
+            long perQuery = se.isNeighbour(q, k) ? q - k : se.groupQueryPosition(q) - se.groupKeyPosition(k);
+            assertEquals(rel[(int) q][(int) k], perQuery, "G " + g + ", W " + w + ", q " + q + ", k " + k);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void scaleBaseIsOffOrAboveOne() {
+    assertEquals(0.0, new SelfExtend(2, 4).scaleBase(), 0.0, "off unless given");
+    assertTrue(!new SelfExtend(2, 4).scalesQueries() && new SelfExtend(2, 4, 20).scalesQueries());
+    assertEquals(SelfExtend.queryScale(99, 20), new SelfExtend(2, 4, 20).queryScale(99), 0.0);
+    for (double bad : new double[] {0.5, 1.0, -2, Double.NaN, Double.POSITIVE_INFINITY}) {
+      assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtend(2, 4, bad)).getMessage().startsWith("scale_base: "),
+          String.valueOf(bad));
+    }
+  }
 }

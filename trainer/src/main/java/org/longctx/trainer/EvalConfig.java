@@ -4,6 +4,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /**
  * The {@code eval:} section of an experiment config: a passkey grid (lengths × depths ×
@@ -142,7 +143,7 @@ public record EvalConfig(
 
   /**
    * The {@code self_extend:} keys of a method as written in YAML ({@code scale_base} may be left
-   * out); checked by {@link SelfExtendSettings}, which the model takes.
+   * out); checked by {@link SelfExtend}, which the model takes.
    *
    * @param groupSize {@code group_size}, G ≥ 1 (required)
    * @param windowSize {@code window_size}, W ≥ 1 (required)
@@ -158,16 +159,16 @@ public record EvalConfig(
         throw new IllegalArgumentException("window_size: required (W, how many recent keys keep their true positions; e.g. 512)");
       }
       scaleBase = scaleBase == null ? 0.0 : scaleBase;
-      new SelfExtendSettings(groupSize, windowSize, scaleBase); // checks the ranges, naming the key
+      new SelfExtend(groupSize, windowSize, scaleBase); // checks the ranges, naming the key
     }
 
-    public static SelfExtendOptions of(SelfExtendSettings s) {
+    public static SelfExtendOptions of(SelfExtend s) {
       return new SelfExtendOptions(s.groupSize(), s.windowSize(), s.scaleBase());
     }
 
     /** The settings the model takes. */
-    public SelfExtendSettings settings() {
-      return new SelfExtendSettings(groupSize, windowSize, scaleBase);
+    public SelfExtend settings() {
+      return new SelfExtend(groupSize, windowSize, scaleBase);
     }
   }
 }

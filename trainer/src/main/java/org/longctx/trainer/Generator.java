@@ -1,5 +1,6 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -10,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
-import org.longctx.trainer.LlamaModel.KvCache;
+import org.longctx.trainer.model.KvCache;
 
 /**
  * Autoregressive decoding of one sequence with a {@link KvCache}: the prompt is run once

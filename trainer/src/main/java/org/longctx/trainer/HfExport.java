@@ -1,5 +1,6 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.ModelWeights;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;

@@ -1,6 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /**
  * How a model is run at inference time, beyond its weights: a rope that replaces the one in its
@@ -12,7 +14,7 @@ import org.longctx.positional.RopeConfig;
  *     the model's head_dim, rope_theta (unless set here) and max_position_embeddings
  * @param selfExtend SelfExtend attention, or null for plain causal attention
  */
-public record InferenceSettings(RopeConfig rope, SelfExtendSettings selfExtend) {
+public record InferenceSettings(RopeConfig rope, SelfExtend selfExtend) {
 
   /** The model as its config.json describes it. */
   public static final InferenceSettings NONE = new InferenceSettings(null, null);

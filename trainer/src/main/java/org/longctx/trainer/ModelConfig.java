@@ -1,5 +1,7 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
 /**
  * The {@code model:} section of an experiment config.
  *
@@ -15,9 +17,7 @@ public record ModelConfig(String path, String dtype, int attentionChunk, Init in
 
   public ModelConfig {
     path = path == null ? "" : path;
-    if (!"float32".equals(dtype) && !"float16".equals(dtype)) {
-      throw new IllegalArgumentException("dtype: '" + dtype + "' is not allowed; allowed: float32, float16 (DJL has no bfloat16)");
-    }
+    Precision.parse("dtype", dtype); // names the allowed values
     if (attentionChunk < 0) {
       throw new IllegalArgumentException("attention_chunk: must be ≥ 0 (0 = automatic), got " + attentionChunk);
     }

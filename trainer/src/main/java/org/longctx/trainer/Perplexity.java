@@ -1,12 +1,13 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
-import org.longctx.trainer.LlamaModel.KvCache;
+import org.longctx.trainer.model.KvCache;
 
 /**
  * Per-token negative log-likelihood of a long input in bounded memory: the input goes through

@@ -13,7 +13,7 @@ import java.util.TreeMap;
  *
  * @param recipe the training procedure: {@code pretrain} (causal LM from scratch or from
  *     {@code model.path} on packed sequences) or {@code pose} (PoSE fine-tuning to
- *     {@code target_len})
+ *     {@code pose.target_len}; its keys are the {@code pose:} section, {@link PoseConfig})
  * @param steps optimizer steps to run in total (a resumed run continues up to this count)
  * @param lr peak learning rate
  * @param seed seeds initialisation, data order and sampling
@@ -24,10 +24,6 @@ import java.util.TreeMap;
  *     exactly {@code seq_len} tokens (a document may continue in the next row); {@code whole}
  *     starts every row at a document and moves a document that does not fit to the next row,
  *     padding the rest (masked), so short tasks such as pass-key retrieval are never cut
- * @param targetLen pose only: Lt, the window the position ids must cover ({@code ≥ seq_len});
- *     0 for pretrain
- * @param poseChunks pose only: chunks per example; 2 follows the PoSE reference code, more use
- *     the paper's N-chunk rule
  * @param schedule learning-rate shape after warm-up: cosine, linear or constant
  * @param warmupSteps linear warm-up steps (the first update has lr 0, as in transformers)
  * @param minLrRatio floor of the cosine/linear decay as a fraction of {@code lr}
@@ -58,8 +54,6 @@ public record TrainConfig(
     int gradAccum,
     int seqLen,
     String packing,
-    int targetLen,
-    int poseChunks,
     String schedule,
     int warmupSteps,
     double minLrRatio,
@@ -76,12 +70,10 @@ public record TrainConfig(
     int cpuThreads,
     Synthetic synthetic) {
 
-  /** The recipes {@code recipe} may name. */
-  public static final List<String> RECIPES = List.of("pretrain", "pose");
-
   public TrainConfig {
-    if (!RECIPES.contains(recipe)) {
-      throw new IllegalArgumentException("recipe: '" + recipe + "' is not allowed; allowed: " + String.join(", ", RECIPES));
+    List<String> recipes = org.longctx.trainer.recipes.Recipes.names();
+    if (!recipes.contains(recipe)) {
+      throw new IllegalArgumentException("recipe: '" + recipe + "' is not allowed; allowed: " + String.join(", ", recipes));
     }
     atLeast("steps", steps, 1);
     if (!(lr > 0 && lr < 1)) {
@@ -92,16 +84,6 @@ public record TrainConfig(
     atLeast("seq_len", seqLen, 2);
     if (!List.of("split", "whole").contains(packing)) {
       throw new IllegalArgumentException("packing: '" + packing + "' is not allowed; allowed: split, whole");
-    }
-    if ("pose".equals(recipe)) {
-      if (targetLen < seqLen) {
-        throw new IllegalArgumentException("target_len: the pose recipe needs Lt ≥ seq_len (" + seqLen + "), got " + targetLen);
-      }
-    } else if (targetLen != 0) {
-      throw new IllegalArgumentException("target_len: only the pose recipe uses it; leave it 0 for " + recipe + ", got " + targetLen);
-    }
-    if (poseChunks < 1 || poseChunks > seqLen) {
-      throw new IllegalArgumentException("pose_chunks: must be in [1, seq_len = " + seqLen + "], got " + poseChunks);
     }
     if (!List.of("cosine", "linear", "constant").contains(schedule)) {
       throw new IllegalArgumentException("schedule: '" + schedule + "' is not allowed; allowed: cosine, linear, constant");
@@ -146,7 +128,7 @@ public record TrainConfig(
   }
 
   public static TrainConfig defaults() {
-    return new TrainConfig("pretrain", 100, 3e-4, 0, 8, 1, 256, "split", 0, 2, "cosine", 0, 0.0, 0.0, 0.9, 0.95, 1e-8, 1.0,
+    return new TrainConfig("pretrain", 100, 3e-4, 0, 8, 1, 256, "split", "cosine", 0, 0.0, 0.0, 0.9, 0.95, 1e-8, 1.0,
         100, 3, 10, true, "float32", 1, Synthetic.defaults());
   }
 

@@ -1,5 +1,9 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,7 +41,7 @@ class BackwardAfterGarbageCollectionTest {
   @ParameterizedTest
   @ValueSource(strings = {"FLOAT32", "FLOAT16"}) // float16 training takes its own norm path
   void gradientsDoNotDependOnGarbageCollectionBetweenForwardAndBackward(DataType dtype) throws Exception {
-    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), dtype)) {
+    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.of(dtype))) {
       model.setTrainable(true);
       Map<String, float[]> straight = gradients(model, false);
       Map<String, float[]> afterCollection = gradients(model, true);

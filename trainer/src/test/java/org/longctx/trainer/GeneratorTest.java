@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,7 +25,7 @@ class GeneratorTest {
 
   @BeforeAll
   static void load() throws IOException {
-    model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
+    model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
   }
 
   @AfterAll

@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -32,7 +35,7 @@ class GradientCheckTest {
 
   @Test
   void autogradMatchesFiniteDifferencesOfAnIndependentForward() throws Exception {
-    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
+    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
         NDManager scope = NDManager.newBaseManager()) {
       ReferenceLlama reference = new ReferenceLlama(model);
       model.setTrainable(true);

@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -52,8 +55,8 @@ class HfExportTest {
     assertEquals(10000.0, config.get("rope_theta").asDouble());
     assertEquals("float32", config.get("torch_dtype").asText());
     Golden.Case c = Golden.find("llama-gqa-yarn", "long");
-    try (LlamaModel original = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
-        LlamaModel again = ModelWeights.load(out.toString(), DataType.FLOAT32)) {
+    try (LlamaModel original = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
+        LlamaModel again = ModelWeights.load(out.toString(), Precision.FLOAT32)) {
       assertArrayEquals(LlamaModelParityTest.logits(original, c.inputIds(), null), LlamaModelParityTest.logits(again, c.inputIds(), null));
       assertTrue(Golden.maxAbsDiff(c.logits(), LlamaModelParityTest.logits(again, c.inputIds(), null)) <= 1e-4);
     }
@@ -77,7 +80,7 @@ class HfExportTest {
         }
       }
     }
-    try (LlamaModel again = ModelWeights.load(out.toString(), DataType.FLOAT32)) {
+    try (LlamaModel again = ModelWeights.load(out.toString(), Precision.FLOAT32)) {
       Golden.Case c = Golden.find("qwen2-bias-tied", "long");
       double diff = Golden.maxAbsDiff(c.logits(), LlamaModelParityTest.logits(again, c.inputIds(), null));
       assertTrue(diff > 1e-6 && diff < 0.5, "bfloat16 weights move the logits a little: " + diff);
@@ -88,7 +91,7 @@ class HfExportTest {
   void bfloat16SourceExportsExactlyToFloat32() throws IOException {
     Path out = dir.resolve("f32");
     export(Golden.folder("llama3-bf16"), out, "float32", Long.MAX_VALUE);
-    try (LlamaModel again = ModelWeights.load(out.toString(), DataType.FLOAT32)) {
+    try (LlamaModel again = ModelWeights.load(out.toString(), Precision.FLOAT32)) {
       assertEquals("llama3", again.config().rope().ropeType());
       Golden.Case c = Golden.find("llama3-bf16", "long");
       assertTrue(Golden.maxAbsDiff(c.logits(), LlamaModelParityTest.logits(again, c.inputIds(), null)) <= 1e-4);
@@ -98,7 +101,7 @@ class HfExportTest {
   @Test
   void exportsTheLatestTrainingCheckpointWithItsTokenizer() throws IOException {
     Path root = dir.resolve("checkpoints");
-    try (LlamaModel model = ModelWeights.load(Golden.folder("mistral-sharded").toString(), DataType.FLOAT32)) {
+    try (LlamaModel model = ModelWeights.load(Golden.folder("mistral-sharded").toString(), Precision.FLOAT32)) {
       JsonNode config = model.config().toHuggingFace("float32");
       CheckpointStore store = CheckpointStore.at(root.toString());
       store.save(new CheckpointContents(new TrainingState(5, null, null, null), config,
@@ -108,7 +111,7 @@ class HfExportTest {
       Path out = dir.resolve("from-checkpoint");
       HfExport.export(Storage.path(root), Storage.path(out), "float32", Long.MAX_VALUE, Storage.path(tokenizer), Storage.defaultConf());
       assertEquals(List.of("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"), files(out));
-      try (LlamaModel again = ModelWeights.load(out.toString(), DataType.FLOAT32)) {
+      try (LlamaModel again = ModelWeights.load(out.toString(), Precision.FLOAT32)) {
         Golden.Case c = Golden.find("mistral-sharded", "long");
         assertArrayEquals(LlamaModelParityTest.logits(model, c.inputIds(), null), LlamaModelParityTest.logits(again, c.inputIds(), null));
       }
@@ -122,7 +125,7 @@ class HfExportTest {
       List<String> written = ModelWeights.saveHuggingFace(model, Storage.path(out), "float32", Long.MAX_VALUE, Storage.defaultConf());
       assertEquals(List.of("model.safetensors", "config.json", "generation_config.json"), written);
       long[] ids = LlamaModelTest.ids(19, 3);
-      try (LlamaModel again = ModelWeights.load(out.toString(), DataType.FLOAT32)) {
+      try (LlamaModel again = ModelWeights.load(out.toString(), Precision.FLOAT32)) {
         assertEquals("Qwen2ForCausalLM", again.config().architecture().className());
         assertArrayEquals(LlamaModelParityTest.logits(model, ids, null), LlamaModelParityTest.logits(again, ids, null));
       }
@@ -152,7 +155,7 @@ class HfExportTest {
     cfg.set("architectures", JsonNodeFactory.instance.arrayNode().add("LlamaForCausalLM"));
     cfg.put("tie_word_embeddings", false);
     Files.writeString(broken.resolve("config.json"), cfg.toString());
-    IOException e = assertThrows(IOException.class, () -> ModelWeights.load(broken.toString(), DataType.FLOAT32));
+    IOException e = assertThrows(IOException.class, () -> ModelWeights.load(broken.toString(), Precision.FLOAT32));
     assertTrue(e.getMessage().contains("missing [lm_head.weight]"), e.getMessage());
     assertTrue(e.getMessage().contains("not expected [model.layers.0.self_attn.k_proj.bias"), e.getMessage());
   }

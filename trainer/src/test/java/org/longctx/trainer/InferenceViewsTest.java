@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -14,6 +17,7 @@ import java.io.IOException;
 import org.junit.jupiter.api.Test;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /** Views: the same weights under another rope or attention mode. */
 class InferenceViewsTest {
@@ -28,13 +32,13 @@ class InferenceViewsTest {
   @Test
   void ropeOverrideEqualsAModelBuiltWithThatRope() throws IOException {
     long[] ids = Golden.find("qwen2-bias-tied", "long").inputIds();
-    try (LlamaModel base = ModelWeights.load(Golden.folder("qwen2-bias-tied").toString(), DataType.FLOAT32)) {
+    try (LlamaModel base = ModelWeights.load(Golden.folder("qwen2-bias-tied").toString(), Precision.FLOAT32)) {
       for (RopeConfig rc : new RopeConfig[] {RopeConfig.builder("default").build(),
           RopeConfig.builder("yarn").factor(4.0).originalMaxPositionEmbeddings(16).build(),
           RopeConfig.builder("ntk").factor(3.0).build()}) {
         Rope rope = rc.toRope(16, 1_000_000.0, 128);
         try (LlamaModel view = base.withRope(rc);
-            LlamaModel built = LlamaModel.create(base.config().withRope(rope), DataType.FLOAT32,
+            LlamaModel built = LlamaModel.create(base.config().withRope(rope), Precision.FLOAT32,
                 (t, m) -> base.parameters().get(t.ours()).duplicate())) {
           assertEquals(rope, view.config().rope(), "resolved with the model's rope_theta and max_position_embeddings");
           assertSame(base.parameters(), view.parameters(), "weights are shared, not copied");
@@ -49,15 +53,15 @@ class InferenceViewsTest {
 
   @Test
   void settingsCombineRopeAndSelfExtend() throws IOException {
-    try (LlamaModel base = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
+    try (LlamaModel base = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
         LlamaModel none = new InferenceSettings(RopeConfig.builder("default").build(), null).applyTo(base);
         LlamaModel both = base.with(new InferenceSettings(RopeConfig.builder("linear").factor(2.0).build(),
-            new SelfExtendSettings(2, 8)));
+            new SelfExtend(2, 8)));
         LlamaModel same = base.with(InferenceSettings.NONE)) {
       assertEquals("default", none.config().rope().ropeType());
       assertNull(none.selfExtend());
       assertEquals("linear", both.config().rope().ropeType());
-      assertEquals(new SelfExtendSettings(2, 8), both.selfExtend());
+      assertEquals(new SelfExtend(2, 8), both.selfExtend());
       assertEquals(base.config(), same.config());
       long[] ids = Golden.find("llama-gqa-yarn", "long").inputIds();
       assertArrayEquals(logits(base, ids), logits(same, ids));

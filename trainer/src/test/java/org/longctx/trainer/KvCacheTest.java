@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,8 +25,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel.KvCache;
-import org.longctx.trainer.LlamaModel.KvCache.OnRopeChange;
+import org.longctx.positional.SelfExtend;
+import org.longctx.trainer.model.KvCache;
+import org.longctx.trainer.model.KvCache.OnRopeChange;
 
 /**
  * Incremental decoding with {@link KvCache}: against transformers' own {@code generate} and
@@ -39,7 +43,7 @@ class KvCacheTest {
 
   @BeforeAll
   static void load() throws IOException {
-    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), DataType.FLOAT32);
+    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), Precision.FLOAT32);
     hf = new ObjectMapper().readTree(Golden.folder(FIXTURE).getParent().resolve("generation/hf_generate.json").toFile());
   }
 
@@ -184,10 +188,10 @@ class KvCacheTest {
       case "linear" -> new InferenceSettings(RopeConfig.builder("linear").factor(2.0).build(), null);
       case "dynamic" -> new InferenceSettings(RopeConfig.builder("dynamic").factor(2.0).build(), null);
       case "longrope" -> new InferenceSettings(longrope, null);
-      case "selfextend" -> new InferenceSettings(null, new SelfExtendSettings(2, 4));
-      case "selfextend-longrope" -> new InferenceSettings(longrope, new SelfExtendSettings(3, 5, 12));
+      case "selfextend" -> new InferenceSettings(null, new SelfExtend(2, 4));
+      case "selfextend-longrope" -> new InferenceSettings(longrope, new SelfExtend(3, 5, 12));
       case "selfextend-dynamic" -> new InferenceSettings(RopeConfig.builder("dynamic").factor(2.0).build(),
-          new SelfExtendSettings(4, 8));
+          new SelfExtend(4, 8));
       default -> throw new IllegalArgumentException(variant);
     };
     int promptLength = variant.contains("dynamic") ? 60 : 9;

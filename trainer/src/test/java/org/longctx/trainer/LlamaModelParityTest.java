@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,7 +37,7 @@ class LlamaModelParityTest {
   @ParameterizedTest
   @ValueSource(strings = {"llama-gqa-yarn", "qwen2-bias-tied", "mistral-sharded", "llama3-bf16"})
   void matchesTransformersInFloat32(String fixture) throws IOException {
-    try (LlamaModel model = ModelWeights.load(Golden.folder(fixture).toString(), DataType.FLOAT32)) {
+    try (LlamaModel model = ModelWeights.load(Golden.folder(fixture).toString(), Precision.FLOAT32)) {
       for (Golden.Case c : Golden.cases(fixture)) {
         // whole sequence at once, then queries in chunks of 7 (several chunks and a ragged last one)
         for (int chunk : new int[] {0, 7}) {
@@ -48,9 +51,9 @@ class LlamaModelParityTest {
 
   @Test
   void fixturesCoverWhatTheyClaim() throws IOException {
-    try (LlamaModel llama = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
-        LlamaModel qwen = ModelWeights.load(Golden.folder("qwen2-bias-tied").toString(), DataType.FLOAT32);
-        LlamaModel mistral = ModelWeights.load(Golden.folder("mistral-sharded").toString(), DataType.FLOAT32)) {
+    try (LlamaModel llama = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
+        LlamaModel qwen = ModelWeights.load(Golden.folder("qwen2-bias-tied").toString(), Precision.FLOAT32);
+        LlamaModel mistral = ModelWeights.load(Golden.folder("mistral-sharded").toString(), Precision.FLOAT32)) {
       assertEquals("yarn", llama.config().rope().ropeType());
       assertTrue(llama.config().numKeyValueHeads() < llama.config().numAttentionHeads());
       assertTrue(Golden.find("llama-gqa-yarn", "long").inputIds().length > 16, "beyond yarn's original 16 positions");
@@ -65,7 +68,7 @@ class LlamaModelParityTest {
   void batchOfTwoMatchesEachSequence() throws IOException {
     Golden.Case a = Golden.find("llama-gqa-yarn", "long");
     Golden.Case b = Golden.find("llama-gqa-yarn", "long_b");
-    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
+    try (LlamaModel model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
         NDManager m = NDManager.newBaseManager()) {
       model.setAttentionChunk(9);
       long[] both = new long[a.inputIds().length * 2];
@@ -86,7 +89,7 @@ class LlamaModelParityTest {
   @Test
   void float16InferenceStaysCloseToTheFloat32Reference() throws IOException {
     Golden.Case c = Golden.find("llama3-bf16", "long");
-    try (LlamaModel model = ModelWeights.load(Golden.folder("llama3-bf16").toString(), DataType.FLOAT16)) {
+    try (LlamaModel model = ModelWeights.load(Golden.folder("llama3-bf16").toString(), Precision.FLOAT16)) {
       assertEquals(DataType.FLOAT16, model.parameters().get("embedding.weight").getDataType());
       double diff = Golden.maxAbsDiff(c.logits(), logits(model, c.inputIds(), null));
       assertTrue(diff <= 0.05, "float16 max |Δ| = " + diff);

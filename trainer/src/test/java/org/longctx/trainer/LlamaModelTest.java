@@ -1,5 +1,7 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,7 +38,7 @@ class LlamaModelTest {
   /** Weights of O(1) effect (normal(0, 1/√fan_in)), so attention is far from uniform. */
   static LlamaModel model(LlamaConfig config, long seed) throws IOException {
     SplittableRandom rng = new SplittableRandom(seed);
-    return LlamaModel.create(config, DataType.FLOAT32, (t, m) -> {
+    return LlamaModel.create(config, Precision.FLOAT32, (t, m) -> {
       long[] s = t.shape();
       int n = (int) (s.length == 1 ? s[0] : s[0] * s[1]);
       float[] v = new float[n];
@@ -178,7 +180,7 @@ class LlamaModelTest {
 
   @Test
   void randomInitialisationFollowsTransformers() throws IOException {
-    try (LlamaModel model = LlamaModel.random(config(), DataType.FLOAT32, 42, 0.02)) {
+    try (LlamaModel model = LlamaModel.random(config(), Precision.FLOAT32, 42, 0.02)) {
       Map<String, NDArray> p = model.parameters();
       assertEquals(1f, p.get("norm.weight").min().getFloat());
       assertEquals(1f, p.get("blocks.1.mlp_norm.weight").max().getFloat());
@@ -189,7 +191,7 @@ class LlamaModelTest {
         sq += v * v;
       }
       assertEquals(0.02, Math.sqrt(sq / w.length), 0.002);
-      try (LlamaModel same = LlamaModel.random(config(), DataType.FLOAT32, 42, 0.02)) {
+      try (LlamaModel same = LlamaModel.random(config(), Precision.FLOAT32, 42, 0.02)) {
         assertEquals(p.get("embedding.weight"), same.parameters().get("embedding.weight"), "same seed, same weights");
       }
     }

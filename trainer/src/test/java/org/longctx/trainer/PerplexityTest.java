@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 
 /** Segmented, head-chunked perplexity equals the log-softmax of one full forward's logits. */
 class PerplexityTest {
@@ -21,7 +25,7 @@ class PerplexityTest {
 
   @BeforeAll
   static void load() throws IOException {
-    model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), DataType.FLOAT32);
+    model = ModelWeights.load(Golden.folder("llama-gqa-yarn").toString(), Precision.FLOAT32);
   }
 
   @AfterAll
@@ -58,7 +62,7 @@ class PerplexityTest {
     LlamaModel[] views = {
         model.withRope(model.config().rope()),
         model.withRope(RopeConfig.builder("dynamic").factor(2.0).build()), // frequencies depend on the whole length
-        model.withSelfExtend(new SelfExtendSettings(4, 8)),
+        model.withSelfExtend(new SelfExtend(4, 8)),
     };
     try {
       for (LlamaModel m : views) {

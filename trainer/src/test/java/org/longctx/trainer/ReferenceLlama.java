@@ -1,5 +1,6 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.LlamaModel;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import java.util.HashMap;

@@ -1,5 +1,9 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.KvCache;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +38,7 @@ class SelfExtendAttentionTest {
 
   @BeforeAll
   static void load() throws IOException {
-    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), DataType.FLOAT32);
+    model = ModelWeights.load(Golden.folder(FIXTURE).toString(), Precision.FLOAT32);
     reference = new ReferenceLlama(model);
     ids = Golden.find(FIXTURE, "long").inputIds();
   }
@@ -58,7 +62,7 @@ class SelfExtendAttentionTest {
   @Test
   void referenceReproducesTransformers() throws IOException {
     for (String fixture : new String[] {FIXTURE, "qwen2-bias-tied"}) {
-      try (LlamaModel m = ModelWeights.load(Golden.folder(fixture).toString(), DataType.FLOAT32)) {
+      try (LlamaModel m = ModelWeights.load(Golden.folder(fixture).toString(), Precision.FLOAT32)) {
         ReferenceLlama ref = new ReferenceLlama(m);
         for (String name : new String[] {"long", "pose_positions"}) {
           if (Golden.cases(fixture).stream().noneMatch(c -> c.name().equals(name))) {
@@ -90,7 +94,7 @@ class SelfExtendAttentionTest {
     long[] tokens = Arrays.copyOf(ids, 13);
     long[][] full = se.relativePositions(range(13), range(13));
     double[][] expected = reference.logits(tokens, model.config().rope(), 13, (i, j) -> full[i][j], null);
-    try (LlamaModel extended = model.withSelfExtend(new SelfExtendSettings(2, 4))) {
+    try (LlamaModel extended = model.withSelfExtend(new SelfExtend(2, 4))) {
       float[] actual = logits(extended, tokens);
       double diff = ReferenceLlama.maxAbsDiff(expected, actual);
       assertTrue(diff <= TOLERANCE, "SelfExtend(2, 4) vs per-pair reference: max |Δ| " + diff);
@@ -124,8 +128,8 @@ class SelfExtendAttentionTest {
     }
     double[][] expected = reference.logits(ids, model.config().rope(), n, merged, scale);
     double[][] unscaled = reference.logits(ids, model.config().rope(), n, merged, null);
-    try (LlamaModel scaled = model.withSelfExtend(new SelfExtendSettings(g, w, scaleBase));
-        LlamaModel plainScale = model.withSelfExtend(new SelfExtendSettings(g, w))) {
+    try (LlamaModel scaled = model.withSelfExtend(new SelfExtend(g, w, scaleBase));
+        LlamaModel plainScale = model.withSelfExtend(new SelfExtend(g, w))) {
       for (int chunk : new int[] {0, 7}) {
         scaled.setAttentionChunk(chunk);
         plainScale.setAttentionChunk(chunk);
@@ -140,7 +144,7 @@ class SelfExtendAttentionTest {
 
   @Test
   void windowCoveringTheInputReproducesThePlainModelExactly() {
-    try (LlamaModel extended = model.withSelfExtend(new SelfExtendSettings(4, ids.length))) {
+    try (LlamaModel extended = model.withSelfExtend(new SelfExtend(4, ids.length))) {
       for (int chunk : new int[] {0, 7}) {
         model.setAttentionChunk(chunk);
         extended.setAttentionChunk(chunk);
@@ -153,7 +157,7 @@ class SelfExtendAttentionTest {
 
   @Test
   void chunkedQueriesEqualUnchunked() {
-    try (LlamaModel extended = model.withSelfExtend(new SelfExtendSettings(2, 6, 20))) {
+    try (LlamaModel extended = model.withSelfExtend(new SelfExtend(2, 6, 20))) {
       float[] whole = logits(extended, ids);
       for (int chunk : new int[] {1, 5, 13, 39}) {
         extended.setAttentionChunk(chunk);
@@ -170,11 +174,11 @@ class SelfExtendAttentionTest {
   /** Decode (one query against cached un-rotated keys) equals the prefill's row for the same token. */
   @Test
   void decodeEqualsPrefill() {
-    try (LlamaModel extended = model.withSelfExtend(new SelfExtendSettings(3, 4, 10));
+    try (LlamaModel extended = model.withSelfExtend(new SelfExtend(3, 4, 10));
         NDManager nd = NDManager.newBaseManager()) {
       int vocab = model.config().vocabSize();
       float[] prefill = logits(extended, ids); // [40 × vocab], no cache
-      try (LlamaModel.KvCache cache = extended.newCache()) {
+      try (KvCache cache = extended.newCache()) {
         assertTrue(!cache.keysRotated(), "SelfExtend caches keys un-rotated");
         NDArray first = extended.forward(nd.create(Arrays.copyOf(ids, 25), new Shape(1, 25)), null, cache);
         assertClose(Arrays.copyOf(prefill, 25 * vocab), ReferenceLlama.flat(first), 1e-5, "prefill through the cache");
@@ -193,7 +197,7 @@ class SelfExtendAttentionTest {
   void batchRowsAreIndependent() {
     long[] b = Golden.find(FIXTURE, "long_b").inputIds();
     long[] shiftedPositions = LongStream.range(0, b.length).map(p -> p + 9).toArray();
-    try (LlamaModel extended = model.withSelfExtend(new SelfExtendSettings(2, 5));
+    try (LlamaModel extended = model.withSelfExtend(new SelfExtend(2, 5));
         NDManager nd = NDManager.newBaseManager()) {
       extended.setAttentionChunk(11);
       long[] both = new long[ids.length + b.length];
@@ -214,9 +218,9 @@ class SelfExtendAttentionTest {
 
   @Test
   void float16StaysCloseToFloat32() throws IOException {
-    try (LlamaModel half = ModelWeights.load(Golden.folder(FIXTURE).toString(), DataType.FLOAT16);
-        LlamaModel extended16 = half.withSelfExtend(new SelfExtendSettings(2, 4));
-        LlamaModel extended32 = model.withSelfExtend(new SelfExtendSettings(2, 4));
+    try (LlamaModel half = ModelWeights.load(Golden.folder(FIXTURE).toString(), Precision.FLOAT16);
+        LlamaModel extended16 = half.withSelfExtend(new SelfExtend(2, 4));
+        LlamaModel extended32 = model.withSelfExtend(new SelfExtend(2, 4));
         NDManager nd = NDManager.newBaseManager()) {
       NDArray out = extended16.forward(nd.create(ids, new Shape(1, ids.length)), null);
       assertEquals(DataType.FLOAT16, out.getDataType());
@@ -226,13 +230,13 @@ class SelfExtendAttentionTest {
 
   @Test
   void settingsNameTheBadKey() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtendSettings(0, 4)).getMessage()
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtend(0, 4)).getMessage()
         .startsWith("group_size:"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtendSettings(2, 0)).getMessage()
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtend(2, 0)).getMessage()
         .startsWith("window_size:"));
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtendSettings(2, 4, 0.5)).getMessage()
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> new SelfExtend(2, 4, 0.5)).getMessage()
         .startsWith("scale_base:"));
-    assertEquals(new SelfExtend(2, 4).groupQueryPositions(range(12))[11], new SelfExtendSettings(2, 4).groupQueryPosition(11));
+    assertEquals(new SelfExtend(2, 4).groupQueryPositions(range(12))[11], new SelfExtend(2, 4).groupQueryPosition(11));
   }
 
   static void assertClose(float[] expected, float[] actual, double tolerance, String what) {

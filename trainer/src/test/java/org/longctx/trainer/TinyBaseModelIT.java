@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.model.Precision;
+import org.longctx.trainer.model.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.types.DataType;
@@ -32,7 +35,7 @@ class TinyBaseModelIT {
         Files.readAllBytes(MODEL.resolve("tokenizer_config.json")), MODEL.toString(), "", "");
     List<String> misses = new ArrayList<>();
     int prompts = 0;
-    try (LlamaModel model = ModelWeights.load(MODEL.toString(), DataType.FLOAT32);
+    try (LlamaModel model = ModelWeights.load(MODEL.toString(), Precision.FLOAT32);
         TextTokenizer tokenizer = TextTokenizer.create(spec, true)) {
       assertTrue(model.config().maxPositionEmbeddings() == 512, "the tiny base's window is 512");
       PasskeyPrompt.Encoder encoder = PasskeyPrompt.Encoder.of(tokenizer, spec.bosId());

@@ -1,5 +1,8 @@
 package org.longctx.trainer;
 
+import org.longctx.trainer.recipes.Recipes;
+import org.longctx.trainer.recipes.TrainingRun;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,8 +13,8 @@ import org.junit.jupiter.api.Test;
 /** Every train: and model.init: key is checked with a message naming it. */
 class TrainConfigTest {
 
-  private static TrainConfig with(String recipe, int seqLen, int targetLen, String packing, String schedule, int warmup) {
-    return new TrainConfig(recipe, 10, 1e-3, 0, 2, 1, seqLen, packing, targetLen, 2, schedule, warmup, 0, 0, 0.9, 0.95, 1e-8,
+  private static TrainConfig with(String recipe, int seqLen, String packing, String schedule, int warmup) {
+    return new TrainConfig(recipe, 10, 1e-3, 0, 2, 1, seqLen, packing, schedule, warmup, 0, 0, 0.9, 0.95, 1e-8,
         1.0, 0, 1, 1, true, "float32", 1, null);
   }
 
@@ -21,25 +24,31 @@ class TrainConfigTest {
 
   @Test
   void poseNeedsATargetAtLeastSeqLenAndPretrainNone() {
-    assertTrue(error(() -> with("pose", 256, 128, "split", "cosine", 0)).startsWith("target_len: the pose recipe needs Lt ≥ seq_len (256), got 128"));
-    assertTrue(error(() -> with("pretrain", 256, 1024, "split", "cosine", 0)).startsWith("target_len: only the pose recipe uses it"));
-    assertEquals(2048, with("pose", 256, 2048, "split", "cosine", 0).targetLen());
+    assertTrue(error(() -> new PoseConfig(128, 2).checkAgainst(with("pose", 256, "split", "cosine", 0)))
+        .startsWith("pose.target_len: the pose recipe needs Lt ≥ train.seq_len (256), got 128"));
+    assertTrue(error(() -> new PoseConfig(0, 2).checkAgainst(with("pose", 256, "split", "cosine", 0)))
+        .startsWith("pose.target_len: the pose recipe needs Lt ≥ train.seq_len (256), got 0"), "an unset target is refused");
+    assertTrue(error(() -> new PoseConfig(2048, 300).checkAgainst(with("pose", 256, "split", "cosine", 0))).startsWith("pose.chunks"));
+    TrainingRun pretrainWithPose = new TrainingRun(with("pretrain", 256, "split", "cosine", 0), ModelConfig.defaults(),
+        org.longctx.data.DataConfig.defaults(), null, new PoseConfig(1024, 2), java.nio.file.Path.of("out"), false, null, null);
+    assertTrue(error(() -> Recipes.byName("pretrain").validate(pretrainWithPose)).startsWith("pose.target_len: only the pose recipe uses it"));
+    new PoseConfig(2048, 2).checkAgainst(with("pose", 256, "split", "cosine", 0)); // Lt ≥ Lc passes
   }
 
   @Test
   void namedValuesAreChecked() {
-    assertTrue(error(() -> with("fot", 256, 0, "split", "cosine", 0)).startsWith("recipe: 'fot' is not allowed; allowed: pretrain, pose"));
-    assertTrue(error(() -> with("pretrain", 256, 0, "tight", "cosine", 0)).startsWith("packing: 'tight'"));
-    assertTrue(error(() -> with("pretrain", 256, 0, "split", "step", 0)).startsWith("schedule: 'step'"));
-    assertTrue(error(() -> with("pretrain", 256, 0, "split", "cosine", 11)).startsWith("warmup_steps: must be in [0, steps = 10]"));
-    assertTrue(error(() -> with("pretrain", 1, 0, "split", "cosine", 0)).startsWith("seq_len: must be ≥ 2"));
+    assertTrue(error(() -> with("fot", 256, "split", "cosine", 0)).startsWith("recipe: 'fot' is not allowed; allowed: pretrain, pose"));
+    assertTrue(error(() -> with("pretrain", 256, "tight", "cosine", 0)).startsWith("packing: 'tight'"));
+    assertTrue(error(() -> with("pretrain", 256, "split", "step", 0)).startsWith("schedule: 'step'"));
+    assertTrue(error(() -> with("pretrain", 256, "split", "cosine", 11)).startsWith("warmup_steps: must be in [0, steps = 10]"));
+    assertTrue(error(() -> with("pretrain", 1, "split", "cosine", 0)).startsWith("seq_len: must be ≥ 2"));
   }
 
   @Test
   void clippingZeroMeansNone() {
-    assertEquals(Double.POSITIVE_INFINITY, new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", 0, 2, "cosine", 0, 0, 0,
+    assertEquals(Double.POSITIVE_INFINITY, new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", "cosine", 0, 0, 0,
         0.9, 0.95, 1e-8, 0, 0, 1, 1, true, "float32", 1, null).clippingThreshold());
-    assertTrue(error(() -> new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", 0, 2, "cosine", 0, 0, 0, 0.9, 0.95, 1e-8,
+    assertTrue(error(() -> new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", "cosine", 0, 0, 0, 0.9, 0.95, 1e-8,
         -1, 0, 1, 1, true, "float32", 1, null)).startsWith("max_grad_norm"));
   }
 

@@ -20,7 +20,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.data.DataConfig;
-import org.longctx.data.io.HadoopStorage;
+import org.longctx.checkpoints.HadoopStorage;
+import org.longctx.checkpoints.Storage;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,7 +68,7 @@ public final class PreparePipeline {
     List<PartTask> tasks = expandInputs(config.inputs(), conf);
 
     Path out = qualify(new Path(config.prepared()), conf);
-    FileSystem fs = HadoopStorage.fileSystem(out, conf);
+    FileSystem fs = Storage.fileSystem(out, conf);
     if (fs.exists(out) && !overwrite) {
       if (fs.getFileStatus(out).isDirectory() && !fs.exists(new Path(out, SUCCESS))) {
         throw new OutputExistsException("data.prepared: " + out + " exists but has no " + SUCCESS + ": an incomplete prepare"
@@ -219,29 +221,17 @@ public final class PreparePipeline {
 
   /** Reads the tokenizer (a {@code tokenizer.json} or its folder) and its sibling {@code tokenizer_config.json}. */
   static TokenizerSpec readTokenizer(DataConfig config, Configuration conf) throws IOException {
+    // qualified, so the manifest names the tokenizer as executors and later readers can reach it
     Path path = qualify(new Path(config.tokenizer()), conf);
-    FileSystem fs = HadoopStorage.fileSystem(path, conf);
-    if (!fs.exists(path)) {
-      throw new IllegalArgumentException("data.tokenizer: " + path + " does not exist; "
-          + "'longctx tokenizer byte-level --out DIR' writes a tokenizer.json");
-    }
-    if (fs.getFileStatus(path).isDirectory()) {
-      path = new Path(path, "tokenizer.json");
-      if (!fs.exists(path)) {
-        throw new IllegalArgumentException("data.tokenizer: folder " + path.getParent() + " has no tokenizer.json");
-      }
-    }
-    HadoopStorage storage = new HadoopStorage(conf);
-    byte[] json = storage.readAll(path.toString());
-    Path configFile = new Path(path.getParent(), "tokenizer_config.json");
-    byte[] tokenizerConfig = fs.exists(configFile) ? storage.readAll(configFile.toString()) : null;
-    TokenizerSpec spec = TokenizerSpec.of(json, tokenizerConfig, path.toString(), config.bosToken(), config.eosToken());
+    TokenizerSpec spec = TokenizerSource.find(List.of(TokenizerSource.Place.named("data.tokenizer", path.toString())), conf)
+        .orElseThrow()
+        .spec(config.bosToken(), config.eosToken());
     if (config.addBos() && spec.bosId() < 0) {
-      throw new IllegalArgumentException("data.add_bos: tokenizer " + path + " defines no BOS token ("
+      throw new IllegalArgumentException("data.add_bos: tokenizer " + spec.source() + " defines no BOS token ("
           + String.join(", ", TokenizerSpec.BOS_CANDIDATES) + "); set data.bos_token or add_bos: false");
     }
     if (config.addEos() && spec.eosId() < 0) {
-      throw new IllegalArgumentException("data.add_eos: tokenizer " + path + " defines no EOS token ("
+      throw new IllegalArgumentException("data.add_eos: tokenizer " + spec.source() + " defines no EOS token ("
           + String.join(", ", TokenizerSpec.EOS_CANDIDATES) + "); set data.eos_token or add_eos: false");
     }
     return spec;
@@ -256,7 +246,7 @@ public final class PreparePipeline {
     Map<String, Long> files = new java.util.TreeMap<>();
     for (int i = 0; i < globs.size(); i++) {
       Path pattern = qualify(new Path(globs.get(i)), conf);
-      FileSystem fs = HadoopStorage.fileSystem(pattern, conf);
+      FileSystem fs = Storage.fileSystem(pattern, conf);
       FileStatus[] matches;
       try {
         matches = fs.globStatus(pattern);

@@ -16,7 +16,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.TaskContext;
 import org.longctx.data.DataConfig;
 import org.longctx.data.io.Compression;
-import org.longctx.data.io.HadoopStorage;
+import org.longctx.checkpoints.HadoopStorage;
+import org.longctx.checkpoints.Storage;
 import org.longctx.data.io.LineReader;
 import org.longctx.data.io.ShardFormat;
 import org.longctx.data.io.ShardWriter;
@@ -55,7 +56,7 @@ public final class PrepareTasks {
     long cpuStart = threads.getCurrentThreadCpuTime();
     Configuration conf = HadoopStorage.configuration(ctx.hadoop());
     Path path = new Path(task.path());
-    FileSystem fs = HadoopStorage.fileSystem(path, conf);
+    FileSystem fs = Storage.fileSystem(path, conf);
     ShardProcessor.GuardedStream raw = new ShardProcessor.GuardedStream(fs.open(path));
     InputStream in;
     try {
@@ -137,9 +138,9 @@ public final class PrepareTasks {
     DataConfig config = ctx.config();
     TextTokenizer tokenizer = TextTokenizer.shared(ctx.tokenizer(), config.splitSpecialTokens());
     Path input = new Path(task.path());
-    FileSystem inFs = HadoopStorage.fileSystem(input, conf);
+    FileSystem inFs = Storage.fileSystem(input, conf);
     Path temp = new Path(ctx.tempDir());
-    FileSystem outFs = HadoopStorage.fileSystem(temp, conf);
+    FileSystem outFs = Storage.fileSystem(temp, conf);
     String shardName = ShardFormat.partName(task.index());
     String rejectName = shardName.replace(".arrow", ".jsonl");
     TaskContext tc = TaskContext.get();

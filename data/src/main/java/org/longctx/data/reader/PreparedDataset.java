@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.longctx.data.DataConfig.Layout;
 import org.longctx.data.io.ShardReader;
-import org.longctx.data.io.Storage;
+import org.longctx.checkpoints.Storage;
 
 /**
  * A finished prepare output opened for reading: its manifest, its parts, and random access

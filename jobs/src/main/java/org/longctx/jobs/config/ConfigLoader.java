@@ -149,7 +149,7 @@ public final class ConfigLoader {
       return JsonNodeFactory.instance.objectNode();
     }
     if (!node.isObject()) {
-      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, eval, output), got " + node.getNodeType());
+      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, eval, output), got " + node.getNodeType());
     }
     return (ObjectNode) node;
   }
@@ -275,6 +275,11 @@ public final class ConfigLoader {
     return (ObjectNode) child;
   }
 
+  /** Keys that moved to another section, old → new; an old config gets an error naming the new place. */
+  private static final Map<String, String> MOVED = Map.of(
+      "train.target_len", "pose.target_len",
+      "train.pose_chunks", "pose.chunks");
+
   /** Every key must be a component of the record it configures (maps take any key). */
   private static void checkKeys(JsonNode node, Class<?> recordType, String prefix) {
     if (!node.isObject()) {
@@ -290,6 +295,10 @@ public final class ConfigLoader {
       Map.Entry<String, JsonNode> field = fields.next();
       String key = field.getKey();
       int index = known.indexOf(key);
+      String moved = MOVED.get(prefix + key);
+      if (index < 0 && moved != null) {
+        throw new ConfigException("'" + prefix + key + "' moved: it is '" + moved + "' now (recipe keys live in the recipe's own section)");
+      }
       if (index < 0) {
         String suggestion = closest(key, known);
         throw new ConfigException("unknown key '" + prefix + key + "'"

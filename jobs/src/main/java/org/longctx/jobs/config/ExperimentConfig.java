@@ -4,6 +4,7 @@ import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
 import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
 
 /**
@@ -13,6 +14,7 @@ import org.longctx.trainer.TrainConfig;
  *
  * @param name names the run; the default output folder is {@code runs/<name>}
  * @param rope null keeps the rope scaling in the model's {@code config.json}
+ * @param pose the pose recipe's keys
  */
 public record ExperimentConfig(
     String name,
@@ -21,6 +23,7 @@ public record ExperimentConfig(
     ModelConfig model,
     RopeConfig rope,
     TrainConfig train,
+    PoseConfig pose,
     EvalConfig eval,
     OutputConfig output) {
 
@@ -38,6 +41,7 @@ public record ExperimentConfig(
         ModelConfig.defaults(),
         null,
         TrainConfig.defaults(),
+        PoseConfig.defaults(),
         EvalConfig.defaults(),
         OutputConfig.defaults());
   }

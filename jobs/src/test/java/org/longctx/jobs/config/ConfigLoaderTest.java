@@ -125,6 +125,18 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void recipeKeysLiveInTheRecipeSectionAndOldKeysNameTheirNewPlace() {
+    assertTrue(error("train:\n  target_len: 2048\n").contains("'train.target_len' moved: it is 'pose.target_len' now"));
+    assertTrue(error("", "train.pose_chunks=3").contains("'train.pose_chunks' moved: it is 'pose.chunks' now"));
+    assertTrue(error("pose:\n  target_lenn: 2048\n").contains("did you mean 'pose.target_len'?"));
+    String m = error("pose:\n  chunks: 0\n");
+    assertTrue(m.contains("pose.chunks: must be ≥ 1"), m);
+    ExperimentConfig c = ConfigLoader.parse("train:\n  recipe: pose\npose:\n  target_len: 4096\n", "test", java.util.List.of());
+    assertEquals(4096, c.pose().targetLen());
+    assertEquals(2, c.pose().chunks(), "default chunks");
+  }
+
+  @Test
   void typoSuggestsTheClosestKey() {
     String m = error("train:\n  lerning_rate: 1\n  stesp: 3\n");
     assertTrue(m.contains("unknown key 'train.lerning_rate'") || m.contains("unknown key 'train.stesp'"), m);

@@ -16,7 +16,7 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.longctx.trainer.SelfExtendSettings;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.eval.EvalResults;
 import org.longctx.trainer.eval.EvalResults.MethodInfo;
 import org.longctx.trainer.eval.EvalResults.PasskeyResult;
@@ -47,7 +47,7 @@ class EvalReportTest {
     return new EvalResults(List.of(
         new MethodInfo("good", "runs/pose", Map.of(), null, 1024),
         new MethodInfo("bad", "runs/base", Map.of("rope_type", "yarn", "factor", 4.0), null, 256),
-        new MethodInfo("mixed", "runs/base", Map.of(), new SelfExtendSettings(8, 64, 0), 256)),
+        new MethodInfo("mixed", "runs/base", Map.of(), new SelfExtend(8, 64, 0), 256)),
         lengths, depths, 1, 5, pk, lengths, "synth", pp, Map.of("seed", 0, "commit", "<abc>"));
   }
 

@@ -10,8 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.EvalConfig;
-import org.longctx.trainer.SelfExtendSettings;
 
 /**
  * The scored outcome of an evaluation: one row per passkey prompt and per scored document
@@ -64,7 +64,7 @@ public record EvalResults(
    * @param selfExtend SelfExtend settings, or null
    * @param window the model's original context window (the rope's pre-extension length), 0 if unknown
    */
-  public record MethodInfo(String name, String model, Map<String, Object> rope, SelfExtendSettings selfExtend, int window) {
+  public record MethodInfo(String name, String model, Map<String, Object> rope, SelfExtend selfExtend, int window) {
     public MethodInfo {
       rope = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(rope));
     }
@@ -243,7 +243,7 @@ public record EvalResults(
       Map<String, Object> rope = m.path("rope").isObject() ? JSON.convertValue(m.get("rope"), Map.class) : Map.of();
       JsonNode se = m.path("self_extend");
       methods.add(new MethodInfo(m.path("name").asText(), m.path("model").asText(), rope,
-          se.isObject() ? new SelfExtendSettings(se.path("group_size").asInt(), se.path("window_size").asInt(),
+          se.isObject() ? new SelfExtend(se.path("group_size").asInt(), se.path("window_size").asInt(),
               se.path("scale_base").asDouble()) : null,
           m.path("window").asInt()));
     }

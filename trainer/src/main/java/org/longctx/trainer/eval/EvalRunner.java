@@ -5,28 +5,33 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.longctx.checkpoints.Storage;
 import org.longctx.trainer.Generator;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
 import org.longctx.trainer.Perplexity;
 
 /**
- * Runs the work items of one method: loads its model once, views it with the method's
- * extension (rope override, SelfExtend), answers each passkey prompt greedily (with a KV cache)
- * and scores each document prefix. Independent of Spark: an evaluation task calls
+ * Runs the work items of one method: views its model with the method's extension (rope
+ * override, SelfExtend), answers each passkey prompt greedily (with a KV cache) and scores each
+ * document prefix. The model comes from a {@link ModelScorer#shared} lease, so the tasks of
+ * several methods on the same model that run side by side in one JVM (an executor's cores)
+ * read its weights once. Independent of Spark: an evaluation task calls
  * {@link #run(MethodSpec, List, EvalInputs)}; a test may call
  * {@link #run(LlamaModel, String, List, EvalInputs)} with a model it built.
  */
 public final class EvalRunner {
   private EvalRunner() {}
 
-  /** Loads the method's model, runs {@code items} on it with the method's extension, closes it. */
+  /** Runs {@code items} with the method's extension on its model, read once per JVM for all tasks that hold it at the same time. */
   public static List<EvalOutput> run(MethodSpec method, List<EvalItem> items, EvalInputs inputs) throws IOException {
-    try (LlamaModel loaded = ModelWeights.load(Storage.path(method.model()), dtype(inputs.dtype()), Storage.defaultConf());
-        LlamaModel model = loaded.with(method.settings())) {
-      return run(model, method.name(), items, inputs);
+    try (ModelScorer scorer = ModelScorer.shared(method.model(), Precision.parse("eval.dtype", inputs.dtype()))) {
+      return run(scorer, method, items, inputs);
     }
+  }
+
+  /** Runs {@code items} on {@code scorer}'s model viewed with the method's extension. */
+  public static List<EvalOutput> run(ModelScorer scorer, MethodSpec method, List<EvalItem> items, EvalInputs inputs) {
+    return scorer.apply(method.settings(), model -> run(model, method.name(), items, inputs));
   }
 
   /** Runs {@code items} on a model (view) that already carries the method's extension. */
@@ -55,14 +60,6 @@ public final class EvalRunner {
       }
     }
     return out;
-  }
-
-  static DataType dtype(String name) {
-    return switch (name) {
-      case "float32" -> DataType.FLOAT32;
-      case "float16" -> DataType.FLOAT16;
-      default -> throw new IllegalArgumentException("dtype: '" + name + "' is not allowed; allowed: float32, float16");
-    };
   }
 
   private static void checkVocabulary(int[] ids, int vocab, String method) {

@@ -8,15 +8,15 @@ import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.InferenceSettings;
-import org.longctx.trainer.SelfExtendSettings;
 
 /**
  * A method ready to ship to an executor: its name, the model's fully qualified location (an
  * executor of a cluster has another working directory), and the extension, as plain values.
  * The rope override travels as its YAML keys in JSON and SelfExtend as three numbers (neither
- * {@link RopeConfig} nor {@link SelfExtendSettings} is serializable).
+ * {@link RopeConfig} nor {@link SelfExtend} is serializable).
  *
  * @param name the method's name
  * @param model the model's location, a URI such as {@code file:/abs/path} or {@code hdfs://…}
@@ -34,7 +34,7 @@ public record MethodSpec(String name, String model, String ropeJson, int groupSi
 
   /** {@code method} with its model resolved to {@code modelLocation}. */
   public static MethodSpec of(EvalConfig.Method method, String modelLocation) {
-    SelfExtendSettings se = method.selfExtend() == null ? null : method.selfExtend().settings();
+    SelfExtend se = method.selfExtend() == null ? null : method.selfExtend().settings();
     return new MethodSpec(method.name(), modelLocation, method.rope() == null ? null : toJson(method.rope()),
         se == null ? 0 : se.groupSize(), se == null ? 0 : se.windowSize(), se == null ? 0 : se.scaleBase());
   }
@@ -45,8 +45,8 @@ public record MethodSpec(String name, String model, String ropeJson, int groupSi
   }
 
   /** SelfExtend's settings, or null for plain attention. */
-  public SelfExtendSettings selfExtend() {
-    return groupSize == 0 ? null : new SelfExtendSettings(groupSize, windowSize, scaleBase);
+  public SelfExtend selfExtend() {
+    return groupSize == 0 ? null : new SelfExtend(groupSize, windowSize, scaleBase);
   }
 
   /** What the model is run with: the rope override and SelfExtend. */

@@ -1,5 +1,6 @@
 package org.longctx.trainer.optim;
 
+import org.longctx.trainer.model.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;

@@ -3,7 +3,7 @@ package org.longctx.trainer.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import java.util.List;
-import org.longctx.trainer.Scalars;
+import org.longctx.trainer.model.Scalars;
 
 /**
  * Dynamic loss scaling, with the rules of {@code torch.amp.GradScaler}: the loss is multiplied

@@ -5,8 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.Scalars;
+import org.longctx.trainer.model.Casts;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Positions;
+import org.longctx.trainer.model.Scalars;
 
 /**
  * One micro-batch on the host: {@code rows} sequences padded to {@code length} tokens, their
@@ -78,19 +80,17 @@ public record Batch(int rows, int length, long[] inputIds, long[] positionIds, l
    */
   public NDArray loss(LlamaModel model, NDManager manager) {
     NDArray ids = manager.create(inputIds, new Shape(rows, length));
-    NDArray pos = positionIds == null ? null : manager.create(positionIds, new Shape(rows, length));
-    NDArray logits = model.forward(ids, pos); // [rows, length, vocab]
+    // positions made from the host arrays: the forward pass never reads the device for them
+    Positions pos = positionIds == null ? Positions.sequential(manager, rows, length)
+        : Positions.of(manager, positionIds, rows, length);
+    NDArray logits = model.forwardAt(ids, pos); // [rows, length, vocab]
     return crossEntropy(logits, manager);
   }
 
   /** The mean masked cross-entropy of {@code logits} {@code [rows, length, vocab]} against the targets. */
   NDArray crossEntropy(NDArray logits, NDManager manager) {
     NDArray predicting = logits.get(":, :-1, :"); // [rows, length-1, vocab]
-    if (predicting.getDataType() == DataType.FLOAT16) {
-      // the loss in float32, as transformers does: a product with a float32 array promotes the
-      // float16 logits to float32, and unlike DJL's toType the product is recorded by autograd
-      predicting = predicting.mul(manager.ones(new Shape(1, 1, 1), DataType.FLOAT32));
-    }
+    predicting = Casts.to(predicting, DataType.FLOAT32, true); // the loss in float32, as transformers does
     NDArray logProbabilities = predicting.logSoftmax(-1);
     NDArray target = manager.create(targets, new Shape(rows, length - 1, 1));
     NDArray picked = logProbabilities.gather(target, -1).squeeze(-1); // [rows, length-1]

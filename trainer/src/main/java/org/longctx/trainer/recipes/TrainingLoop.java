@@ -8,13 +8,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 import org.longctx.checkpoints.training.CheckpointStore;
-import org.longctx.checkpoints.training.LoadedCheckpoint;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.positional.HostReads;
 import org.longctx.trainer.TrainConfig;
+import org.longctx.trainer.distributed.Collective;
 import org.longctx.trainer.metrics.MetricsLog;
-import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.LossScaler;
 import org.longctx.trainer.optim.LrSchedule;
 import org.longctx.trainer.optim.OptimizerStep;
@@ -23,74 +21,89 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The step loop every recipe shares; a recipe only says how a micro-batch is made. One step =
- * {@code grad_accum} micro-batches, each forward/backward in its own array scope and gradient
- * collector, then {@link OptimizerStep} (unscale, clip, skip on non-finite, AdamW, zero
- * gradients), metrics, checkpoints every {@code checkpoint_every} steps, at the end and on a
- * stop request, and the Hugging Face export at the end.
+ * The one step loop of every recipe. A step:
+ * <pre>
+ *   for each of grad_accum micro-batches:          (own array scope and gradient collector)
+ *     loss = recipe's micro-batch loss; backward(loss · scale / grad_accum)
+ *   collective.averageGradients                    (replicas agree on the gradient)
+ *   unscale → clip → skip if non-finite → AdamW → zero gradients   ({@link OptimizerStep})
+ *   metrics; checkpoint every checkpoint_every steps          (rank 0 writes)
+ * </pre>
+ * then a checkpoint at the end or on a stop request, and the Hugging Face export at the end.
+ * The losses are read back to the host once per step, after the last backward, so the device
+ * is never waited for in the middle of a step.
  */
 final class TrainingLoop {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
 
   private TrainingLoop() {}
 
-  /**
-   * Runs from the checkpoint's step (0 without one) to {@code train.steps}.
-   *
-   * @param recipe the recipe's name, for the result
-   * @param nextBatch the next micro-batch of the recipe's data
-   */
-  static TrainingResult run(String recipe, TrainingRun run, CheckpointStore store, LoadedCheckpoint ckpt, LlamaModel model,
-      AdamW adamw, LossScaler scaler, TrainingData data, NDManager manager, Supplier<Batch> nextBatch) throws IOException {
+  static TrainingResult run(TrainingSession session, Recipe.MicroBatches microBatches) throws IOException {
+    TrainingRun run = session.run();
     TrainConfig train = run.train();
-    OptimizerStep optimizer = new OptimizerStep(adamw, scaler, train.clippingThreshold());
-    LrSchedule schedule = TrainingSupport.schedule(train);
-    long step = ckpt == null ? 0 : ckpt.state().step();
+    Collective collective = session.collective();
+    LossScaler scaler = session.scaler();
+    OptimizerStep optimizer = new OptimizerStep(session.optimizer(), scaler, train.clippingThreshold());
+    LrSchedule schedule = TrainingSession.schedule(train);
+    long step = session.startStep();
     List<Double> losses = new ArrayList<>();
-    Path lastCheckpoint = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
-    long savedStep = ckpt == null ? -1 : step;
-    MetricsLog metrics = step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
+    Path lastCheckpoint = session.resumedFrom();
+    long savedStep = lastCheckpoint == null ? -1 : step;
+    boolean writes = collective.writes();
+    MetricsLog metrics = writes && step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
     try (CpuThreads threads = CpuThreads.use(train.cpuThreads())) {
       while (step < train.steps() && !run.stop().requested()) {
-        double lossSum = 0;
         long tokens = 0;
-        for (int micro = 0; micro < train.gradAccum(); micro++) {
-          Batch batch = nextBatch.get();
-          try (NDManager scope = manager.newSubManager();
-              GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            NDArray loss = batch.loss(model, scope); // float32 scalar
-            lossSum += loss.getFloat();
-            tokens += batch.tokens();
-            collector.backward(scaler.scaleLoss(loss, train.gradAccum()));
+        try (NDManager stepScope = session.manager().newSubManager()) {
+          NDArray lossSum = null; // float32 scalar on the device, kept out of the graph
+          for (int micro = 0; micro < train.gradAccum(); micro++) {
+            try (NDManager scope = session.manager().newSubManager();
+                GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+              Recipe.Loss loss = microBatches.next(scope);
+              tokens += loss.tokens();
+              NDArray detached = loss.value().stopGradient();
+              detached.attach(stepScope);
+              lossSum = lossSum == null ? detached : lossSum.add(detached);
+              collector.backward(scaler.scaleLoss(loss.value(), train.gradAccum()));
+            }
+          }
+          double loss = collective.average(HostReads.scalar(lossSum) / train.gradAccum());
+          double lr = schedule.lr(step);
+          StepOutcome outcome = optimizer.apply(loss, lr, collective::averageGradients);
+          step++;
+          losses.add(loss);
+          if (metrics != null) {
+            metrics.record(step, loss, lr, tokens * collective.worldSize(), outcome);
           }
         }
-        double loss = lossSum / train.gradAccum();
-        double lr = schedule.lr(step);
-        StepOutcome outcome = optimizer.apply(loss, lr);
-        step++;
-        losses.add(loss);
-        metrics.record(step, loss, lr, tokens, outcome);
         if (train.checkpointEvery() > 0 && step % train.checkpointEvery() == 0) {
-          lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
+          lastCheckpoint = save(session, step);
           savedStep = step;
         }
       }
       if (savedStep != step) {
-        lastCheckpoint = TrainingSupport.save(run, store, step, model, adamw, scaler, data);
+        lastCheckpoint = save(session, step);
       }
       Path export = null;
       if (run.stop().requested()) {
         LOG.warn("stopped by {} after step {} of {}; checkpoint {}; continue with --resume", run.stop().reason(), step,
             train.steps(), lastCheckpoint);
-      } else if (train.exportAtEnd()) {
-        export = TrainingSupport.export(run, lastCheckpoint);
+      } else if (train.exportAtEnd() && writes) {
+        export = TrainingSession.export(run, lastCheckpoint);
       }
-      return new TrainingResult(recipe, step, train.steps(), run.stop().reason(), lastCheckpoint, export, losses,
+      return new TrainingResult(session.recipe().name(), step, train.steps(), run.stop().reason(), lastCheckpoint, export, losses,
           metrics == null ? null : metrics.finish());
     } finally {
       if (metrics != null) {
         metrics.close();
       }
     }
+  }
+
+  /** Rank 0 writes the checkpoint; every replica waits for it, so none runs ahead of a checkpoint it may resume from. */
+  private static Path save(TrainingSession session, long step) throws IOException {
+    Path dir = session.collective().writes() ? session.save(step) : session.run().checkpointDir().resolve(CheckpointStore.directoryName(step));
+    session.collective().barrier();
+    return dir;
   }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
 import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
 
 /**
@@ -24,12 +25,13 @@ import org.longctx.trainer.TrainConfig;
  * @param model the {@code model:} section
  * @param data the {@code data:} section (prepared data, tokenizer, BOS/EOS rules)
  * @param rope the {@code rope:} section, or null to keep the model's rope
+ * @param pose the {@code pose:} section (null: its defaults)
  * @param outputDir OUT, a local folder
  * @param resume continue from the latest checkpoint in {@code OUT/checkpoints}
  * @param experiment the resolved experiment config, stored in every checkpoint
  * @param stop raised to end the run early with a checkpoint
  */
-public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, Path outputDir,
+public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, Path outputDir,
     boolean resume, JsonNode experiment, StopSignal stop) {
 
   public TrainingRun {

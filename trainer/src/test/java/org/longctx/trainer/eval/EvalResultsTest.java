@@ -10,8 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.EvalConfig;
-import org.longctx.trainer.SelfExtendSettings;
 import org.longctx.trainer.eval.EvalResults.MethodInfo;
 import org.longctx.trainer.eval.EvalResults.PasskeyResult;
 import org.longctx.trainer.eval.EvalResults.PerplexityResult;
@@ -33,7 +33,7 @@ class EvalResultsTest {
         new PerplexityResult("b", 10, 0, 9, 4.5, 0.01));
     return new EvalResults(
         List.of(new MethodInfo("a", "file:/m", Map.of(), null, 64),
-            new MethodInfo("b", "file:/m", Map.of("rope_type", "yarn", "factor", 4.0), new SelfExtendSettings(4, 16, 0), 64)),
+            new MethodInfo("b", "file:/m", Map.of("rope_type", "yarn", "factor", 4.0), new SelfExtend(4, 16, 0), 64)),
         List.of(100, 200), List.of(0.0, 1.0), 2, 5, pk, List.of(10, 20), "synth", pp, Map.of("seed", 3));
   }
 

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.longctx.checkpoints.Storage;
 import org.longctx.positional.RopeConfig;
+import org.longctx.positional.SelfExtend;
 import org.longctx.trainer.EvalConfig;
-import org.longctx.trainer.LlamaModel;
-import org.longctx.trainer.ModelWeights;
-import org.longctx.trainer.SelfExtendSettings;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.ModelWeights;
 
 /**
  * The runner's outputs checked against a direct derivation from the plain forward pass: the
@@ -112,7 +112,7 @@ class EvalRunnerTest {
   void aLoadedMethodAppliesItsRopeOverrideAndSelfExtend(@TempDir Path dir) throws Exception {
     EvalInputs inputs = inputs();
     RopeConfig yarn = RopeConfig.builder("yarn").factor(4.0).originalMaxPositionEmbeddings(16).build();
-    SelfExtendSettings se = new SelfExtendSettings(4, 8);
+    SelfExtend se = new SelfExtend(4, 8);
     List<EvalOutput> expectedYarn;
     List<EvalOutput> expectedSe;
     List<EvalOutput> plain;

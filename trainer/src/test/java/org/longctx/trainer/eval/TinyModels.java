@@ -1,11 +1,12 @@
 package org.longctx.trainer.eval;
 
+import org.longctx.trainer.model.Precision;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.SplittableRandom;
 import org.longctx.checkpoints.LlamaConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 
 /** A tiny random Llama for tests that need a model but no particular weights. */
 final class TinyModels {
@@ -23,7 +24,7 @@ final class TinyModels {
   /** Weights normal(0, 1/√fan_in), so logits are far from uniform and argmax is well defined. */
   static LlamaModel model(int vocab, long seed) throws IOException {
     SplittableRandom rng = new SplittableRandom(seed);
-    return LlamaModel.create(config(vocab), DataType.FLOAT32, (t, m) -> {
+    return LlamaModel.create(config(vocab), Precision.FLOAT32, (t, m) -> {
       long[] s = t.shape();
       int n = (int) (s.length == 1 ? s[0] : s[0] * s[1]);
       float[] v = new float[n];

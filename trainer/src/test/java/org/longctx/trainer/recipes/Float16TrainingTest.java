@@ -1,5 +1,7 @@
 package org.longctx.trainer.recipes;
 
+import org.longctx.trainer.model.Precision;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.TrainConfig;
 
@@ -36,7 +38,7 @@ class Float16TrainingTest {
 
   @Test
   void everyParameterGetsTheFloat32GradientToHalfPrecision() {
-    LlamaConfig config = TrainingSupport.initConfig(
+    LlamaConfig config = TrainingSession.initConfig(
         new ModelConfig.Init(259, 32, 64, 2, 4, 2, 64, 10000.0, 1e-5, false, 0.02, null, null, null), null, TokenizerSpec.byteLevel());
     SplittableRandom r = new SplittableRandom(11);
     List<int[]> rows = new ArrayList<>();
@@ -65,7 +67,7 @@ class Float16TrainingTest {
   /** Gradients of the batch's loss for a model initialised from the same seed, in float32. */
   private static Map<String, float[]> gradients(LlamaConfig config, DataType type, Batch batch) {
     Map<String, float[]> out = new LinkedHashMap<>();
-    try (LlamaModel model = LlamaModel.random(config, type, 5, 0.02); NDManager scope = NDManager.newBaseManager()) {
+    try (LlamaModel model = LlamaModel.random(config, Precision.of(type), 5, 0.02); NDManager scope = NDManager.newBaseManager()) {
       model.setTrainable(true);
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         NDArray loss = batch.loss(model, scope);
@@ -85,10 +87,10 @@ class Float16TrainingTest {
 
   @Test
   void aFloat16RunFollowsTheFloat32Run() throws Exception {
-    TrainConfig train = RecipeFixtures.train("pretrain", 4, 32, 0, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingResult full = PretrainRecipe.run(RecipeFixtures.run(train, new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(64)),
+    TrainConfig train = RecipeFixtures.train("pretrain", 4, 32, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingResult full = TrainingSession.trainAlone(RecipeFixtures.run(train, new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(64)),
         DataConfig.defaults(), null, dir.resolve("f32"), false));
-    TrainingResult half = PretrainRecipe.run(RecipeFixtures.run(train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(64)),
+    TrainingResult half = TrainingSession.trainAlone(RecipeFixtures.run(train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(64)),
         DataConfig.defaults(), null, dir.resolve("f16"), false));
     assertEquals(4, half.step());
     assertEquals(full.losses().size(), half.losses().size());

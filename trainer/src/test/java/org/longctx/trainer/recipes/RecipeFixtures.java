@@ -21,6 +21,7 @@ import org.longctx.data.prepare.PrepareManifest;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
 import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
 
 /** Small configs and data for the recipe tests: models of a few thousand parameters, seconds per run. */
@@ -33,9 +34,9 @@ final class RecipeFixtures {
   }
 
   /** A train section; every key the recipes read is set here. */
-  static TrainConfig train(String recipe, int steps, int seqLen, int targetLen, String packing, int checkpointEvery,
+  static TrainConfig train(String recipe, int steps, int seqLen, String packing, int checkpointEvery,
       TrainConfig.Synthetic synthetic) {
-    return new TrainConfig(recipe, steps, 1e-2, 7, 2, 2, seqLen, packing, targetLen, 2, "cosine", Math.min(3, steps), 0.1, 0.1, 0.9, 0.95,
+    return new TrainConfig(recipe, steps, 1e-2, 7, 2, 2, seqLen, packing, "cosine", Math.min(3, steps), 0.1, 0.1, 0.9, 0.95,
         1e-8, 1.0, checkpointEvery, 2, 5, true, "float32", 1, synthetic);
   }
 
@@ -45,7 +46,13 @@ final class RecipeFixtures {
 
   static TrainingRun run(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, Path out, boolean resume) {
     JsonNode experiment = new ObjectMapper().createObjectNode().set("train", new ObjectMapper().valueToTree(train));
-    return new TrainingRun(train, model, data, rope, out, resume, experiment, StopSignal.manual());
+    return new TrainingRun(train, model, data, rope, null, out, resume, experiment, StopSignal.manual());
+  }
+
+  /** {@code run} with a {@code pose:} section of target {@code targetLen} (2 chunks). */
+  static TrainingRun withPose(TrainingRun run, int targetLen) {
+    return new TrainingRun(run.train(), run.model(), run.data(), run.rope(), new PoseConfig(targetLen, 2), run.outputDir(),
+        run.resume(), run.experiment(), run.stop());
   }
 
   /**

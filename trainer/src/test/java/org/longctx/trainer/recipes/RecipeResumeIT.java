@@ -32,7 +32,7 @@ class RecipeResumeIT {
   @Test
   void pretrainResumesBitwiseWithWholeDocumentsFromMixedData() throws IOException {
     Path data = RecipeFixtures.preparedDataset(dir.resolve("prepared"), RecipeFixtures.numberedDocs(25));
-    TrainConfig train = RecipeFixtures.train("pretrain", 20, 32, 0, "whole", 10, RecipeFixtures.synthetic(0.5));
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 32, "whole", 10, RecipeFixtures.synthetic(0.5));
     RecipeResumeSupport.resumesBitwise(dir, train, scratch(), DataConfig.defaults().withPaths(List.of(), "", data.toString()), null,
         RecipeResumeSupport::pretrain);
   }
@@ -40,10 +40,10 @@ class RecipeResumeIT {
   @Test
   void poseResumesBitwiseAndExportsTheTrainedRope() throws IOException {
     Path base = RecipeResumeSupport.baseModel(dir);
-    TrainConfig train = RecipeFixtures.train("pose", 20, 16, 64, "split", 10, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pose", 20, 16, "split", 10, RecipeFixtures.synthetic(1.0));
     RopeConfig yarn = RopeConfig.builder("yarn").factor(4.0).build();
     RecipeResumeSupport.resumesBitwise(dir, train, new ModelConfig(base.toString(), "float32", 0, null), DataConfig.defaults(), yarn,
-        RecipeResumeSupport::pose);
+        run -> RecipeResumeSupport.pose(RecipeFixtures.withPose(run, 64)));
     JsonNode config = JSON.readTree(dir.resolve("straight/hf/config.json").toFile());
     assertEquals("yarn", config.get("rope_scaling").get("rope_type").asText());
     assertEquals(4.0, config.get("rope_scaling").get("factor").asDouble());

@@ -1,5 +1,6 @@
 package org.longctx.trainer.recipes;
 
+import org.longctx.trainer.model.Precision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,9 +19,9 @@ import org.longctx.checkpoints.Storage;
 import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 
 /** The resume comparison shared by {@link RecipeResumeTest} and {@link RecipeResumeIT}. */
@@ -89,7 +90,7 @@ final class RecipeResumeSupport {
 
   static TrainingResult pretrain(TrainingRun run) {
     try {
-      return PretrainRecipe.run(run);
+      return TrainingSession.trainAlone(run);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -97,7 +98,7 @@ final class RecipeResumeSupport {
 
   static TrainingResult pose(TrainingRun run) {
     try {
-      return PoseRecipe.run(run);
+      return TrainingSession.trainAlone(run);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -106,8 +107,8 @@ final class RecipeResumeSupport {
   /** A random base model of window 16 saved as a Hugging Face folder. */
   static Path baseModel(Path dir) throws IOException {
     Path folder = dir.resolve("base");
-    LlamaConfig config = TrainingSupport.initConfig(RecipeFixtures.tinyInit(16), null, TokenizerSpec.byteLevel());
-    try (LlamaModel m = LlamaModel.random(config, DataType.FLOAT32, 5, 0.02)) {
+    LlamaConfig config = TrainingSession.initConfig(RecipeFixtures.tinyInit(16), null, TokenizerSpec.byteLevel());
+    try (LlamaModel m = LlamaModel.random(config, Precision.FLOAT32, 5, 0.02)) {
       Files.createDirectories(folder);
       ModelWeights.saveHuggingFace(m, Storage.path(folder), "float32", Long.MAX_VALUE, Storage.defaultConf());
     }

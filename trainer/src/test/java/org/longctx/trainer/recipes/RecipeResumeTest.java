@@ -1,5 +1,6 @@
 package org.longctx.trainer.recipes;
 
+import org.longctx.trainer.model.Precision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -21,9 +22,9 @@ import org.longctx.checkpoints.Storage;
 import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.ModelConfig;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 
 /**
@@ -42,12 +43,12 @@ class RecipeResumeTest {
 
   @Test
   void pretrainResumesBitwiseWithSplitPacking() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, 0, "split", 10, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, "split", 10, RecipeFixtures.synthetic(1.0));
     RecipeResumeSupport.resumesBitwise(dir, train, scratch(), DataConfig.defaults(), null, RecipeResumeSupport::pretrain);
     // the export is a model folder with the run's tokenizer
     Path hf = dir.resolve("straight/hf");
     assertTrue(Files.exists(hf.resolve("tokenizer.json")));
-    try (LlamaModel m = ModelWeights.load(hf.toString(), DataType.FLOAT32)) {
+    try (LlamaModel m = ModelWeights.load(hf.toString(), Precision.FLOAT32)) {
       assertEquals(16, m.config().hiddenSize());
       assertEquals(256, m.config().bosTokenId());
     }
@@ -57,10 +58,10 @@ class RecipeResumeTest {
   void poseSamplesSkippedPositionsUpToTheTarget() throws IOException {
     // the examples PoSE builds: Lc tokens, increasing positions, the largest reaching beyond Lc
     Path base = RecipeResumeSupport.baseModel(dir);
-    TrainConfig train = RecipeFixtures.train("pose", 1, 16, 128, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingRun run = RecipeFixtures.run(train, new ModelConfig(base.toString(), "float32", 0, null), DataConfig.defaults(),
-        RopeConfig.builder("linear").factor(8.0).build(), dir.resolve("pose"), false);
-    TrainingResult r = PoseRecipe.run(run);
+    TrainConfig train = RecipeFixtures.train("pose", 1, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingRun run = RecipeFixtures.withPose(RecipeFixtures.run(train, new ModelConfig(base.toString(), "float32", 0, null),
+        DataConfig.defaults(), RopeConfig.builder("linear").factor(8.0).build(), dir.resolve("pose"), false), 128);
+    TrainingResult r = TrainingSession.trainAlone(run);
     assertTrue(r.completed());
     assertTrue(Double.isFinite(r.losses().get(0)));
     long maxPosition = 0;
@@ -85,43 +86,43 @@ class RecipeResumeTest {
 
   @Test
   void aFreshRunRefusesAFolderWithCheckpointsAndResumeNeedsOne() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, "split", 0, RecipeFixtures.synthetic(1.0));
     Path out = dir.resolve("run");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, true)));
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, true)));
     assertTrue(e.getMessage().contains("no complete checkpoint"), e.getMessage());
-    PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false));
+    TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false));
     e = assertThrows(IllegalArgumentException.class,
-        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
     assertTrue(e.getMessage().contains("--resume"), e.getMessage());
   }
 
   /** A run killed before its first checkpoint left metrics; a fresh run there would append from step 1 again. */
   @Test
   void aFreshRunRefusesAFolderWithMetricsOfAnEarlierRun() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, "split", 0, RecipeFixtures.synthetic(1.0));
     Path out = dir.resolve("run");
     Files.createDirectories(out);
     Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":5.0}\n");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
     assertTrue(e.getMessage().contains("metrics.jsonl") && e.getMessage().contains("output.overwrite"), e.getMessage());
     assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "the earlier metrics are untouched");
   }
 
   @Test
   void aStopRequestSavesACheckpointAndTheResumedRunMatchesAStraightOne() throws IOException {
-    TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, 0, "split", 0, RecipeFixtures.synthetic(1.0));
-    TrainingResult straight = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null,
+    TrainConfig train = RecipeFixtures.train("pretrain", 6, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingResult straight = TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null,
         dir.resolve("a"), false));
     TrainingRun stopped = RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), false);
     stopped.stop().request("SIGTERM");
-    TrainingResult first = PretrainRecipe.run(stopped);
+    TrainingResult first = TrainingSession.trainAlone(stopped);
     assertEquals("SIGTERM", first.stoppedBy());
     assertEquals(0, first.step());
     assertTrue(Files.exists(dir.resolve("b/checkpoints/step-000000/state.json")));
     assertEquals(null, first.export());
-    TrainingResult rest = PretrainRecipe.run(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
+    TrainingResult rest = TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, dir.resolve("b"), true));
     assertEquals(straight.losses(), rest.losses());
   }
 }

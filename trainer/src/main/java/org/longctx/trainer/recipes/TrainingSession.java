@@ -1,6 +1,7 @@
 package org.longctx.trainer.recipes;
 
-import ai.djl.engine.Engine;
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,15 +30,19 @@ import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.checkpoints.training.LoadedCheckpoint;
 import org.longctx.checkpoints.training.TrainingState;
 import org.longctx.data.DataConfig;
-import org.longctx.data.tokenizer.ByteLevelTokenizer;
+import org.longctx.data.tokenizer.TokenizerSource;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.Ropes;
 import org.longctx.trainer.HfExport;
-import org.longctx.trainer.LlamaModel;
+import org.longctx.data.tokenizer.TextTokenizer;
+import org.longctx.trainer.distributed.Collective;
+import org.longctx.trainer.distributed.SingleProcess;
+import org.longctx.trainer.model.LlamaModel;
+import org.longctx.trainer.model.Precision;
 import org.longctx.trainer.ModelConfig;
-import org.longctx.trainer.ModelWeights;
+import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.metrics.MetricsLog;
 import org.longctx.trainer.optim.AdamW;
@@ -52,9 +57,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The pieces both recipes need word for word: the tokenizer, building or loading the model,
- * the optimizer from the config, checkpoint save and restore, and the final export. The
- * training loops themselves live in the recipe files.
+ * What every recipe trains with, opened once per run: the checkpoint store and the checkpoint to
+ * resume, the tokenizer, the model (on its device, in its {@link Precision}), its trainable
+ * parameters, AdamW, the loss scaler, the training data, and the {@link Collective} of
+ * replicas. {@link TrainingLoop} runs the steps over it; the recipe only makes micro-batches.
+ * Also home of the static helpers that resolve a run's model (architecture, rope, weights).
  *
  * <p>A checkpoint ({@link CheckpointStore}) holds:
  * <ul>
@@ -70,8 +77,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code experiment.json}: the resolved experiment config.</li>
  * </ul>
  */
-public final class TrainingSupport {
-  private static final Logger LOG = LoggerFactory.getLogger(TrainingSupport.class);
+public final class TrainingSession implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static final String ADAMW_STEP = "adamw.step";
@@ -79,10 +86,166 @@ public final class TrainingSupport {
   static final String GROWTH_TRACKER = "loss_scaler.growth_tracker";
   static final String SKIPPED = "loss_scaler.skipped_steps";
 
-  /** Documents longer than this many times Lc are cut, as the PoSE reference tokenizes them. */
-  public static final int POSE_DOCUMENT_FACTOR = 5;
+  private final TrainingRun run;
+  private final Recipe recipe;
+  private final Collective collective;
+  private final CheckpointStore store;
+  private final TokenizerSpec tokenizerSpec;
+  private final LlamaModel model;
+  private final TextTokenizer tokenizer;
+  private final TrainingData data;
+  private final AdamW adamw;
+  private final LossScaler scaler;
+  private final NDManager manager;
+  private final long startStep;
+  private final java.nio.file.Path resumedFrom;
 
-  private TrainingSupport() {}
+  private TrainingSession(TrainingRun run, Recipe recipe, Collective collective, CheckpointStore store, TokenizerSpec tokenizerSpec,
+      LlamaModel model, TextTokenizer tokenizer, TrainingData data, AdamW adamw, LossScaler scaler, NDManager manager, long startStep,
+      java.nio.file.Path resumedFrom) {
+    this.run = run;
+    this.recipe = recipe;
+    this.collective = collective;
+    this.store = store;
+    this.tokenizerSpec = tokenizerSpec;
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.data = data;
+    this.adamw = adamw;
+    this.scaler = scaler;
+    this.manager = manager;
+    this.startStep = startStep;
+    this.resumedFrom = resumedFrom;
+  }
+
+  /**
+   * Opens everything a run of {@code recipe} needs: the latest checkpoint with {@code --resume}
+   * (an error without one; a fresh run into a folder that holds checkpoints is an error too),
+   * else the recipe's fresh model.
+   *
+   * @param device where the model lives (a replica's own GPU; the engine's default device otherwise)
+   */
+  public static TrainingSession open(TrainingRun run, Recipe recipe, Collective collective, Device device) throws IOException {
+    recipe.validate(run);
+    Precision precision = precision(run.model(), device);
+    CheckpointStore store = CheckpointStore.at(Storage.path(run.checkpointDir()), Storage.defaultConf());
+    List<AutoCloseable> opened = new ArrayList<>();
+    try (LoadedCheckpoint ckpt = checkpointToResume(run, store).orElse(null)) {
+      org.apache.hadoop.fs.Path modelFolder = run.model().path().isEmpty() ? null : modelFolder(run.model().path());
+      TokenizerSpec tokenizerSpec = tokenizer(run.data(), modelFolder, run.tokenizerDir());
+      LlamaConfig config = recipe.modelConfig(run, tokenizerSpec);
+      LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), precision, device)
+          : recipe.freshModel(run, config, precision, device);
+      opened.add(model);
+      model.setAttentionChunk(run.model().attentionChunk());
+      TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, run.data().splitSpecialTokens());
+      opened.add(tokenizer);
+      TrainingData data = TrainingData.open(run.train(), run.data(), tokenizer, ckpt == null ? null : ckpt.state().dataCursor());
+      opened.add(data);
+      checkTokenizer(data, tokenizerSpec);
+      AdamW adamw = adamW(run.train(), trainableParameters(model));
+      opened.add(adamw);
+      LossScaler scaler = LossScaler.forParameterType(precision.dataType());
+      if (ckpt != null) {
+        restore(ckpt, adamw, scaler);
+      }
+      NDManager manager = NDManager.newBaseManager(device);
+      long step = ckpt == null ? 0 : ckpt.state().step();
+      java.nio.file.Path resumedFrom = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
+      LOG.info("data: synthetic {} of documents {}, prepared {}", run.train().synthetic().fraction(), data.taskShares(),
+          data.prepared() == null ? "none" : data.prepared().location() + " (" + data.prepared().rows() + " rows)");
+      return new TrainingSession(run, recipe, collective, store, tokenizerSpec, model, tokenizer, data, adamw, scaler, manager, step,
+          resumedFrom);
+    } catch (IOException | RuntimeException e) {
+      closeAll(opened, e);
+      throw e;
+    }
+  }
+
+  private static void closeAll(List<AutoCloseable> opened, Exception failure) {
+    for (int i = opened.size() - 1; i >= 0; i--) {
+      try {
+        opened.get(i).close();
+      } catch (Exception e) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  /** One process on the engine's default device: opens a session for {@code train.recipe}, trains, closes it. */
+  public static TrainingResult trainAlone(TrainingRun run) throws IOException {
+    try (TrainingSession session = open(run, Recipes.byName(run.train().recipe()), SingleProcess.INSTANCE,
+        ai.djl.engine.Engine.getInstance().defaultDevice())) {
+      return session.train();
+    }
+  }
+
+  /** Runs the recipe's steps from the resumed step (0 when fresh) to {@code train.steps}. */
+  public TrainingResult train() throws IOException {
+    return TrainingLoop.run(this, recipe.start(this));
+  }
+
+  public TrainingRun run() {
+    return run;
+  }
+
+  public Recipe recipe() {
+    return recipe;
+  }
+
+  public Collective collective() {
+    return collective;
+  }
+
+  public LlamaModel model() {
+    return model;
+  }
+
+  public TokenizerSpec tokenizerSpec() {
+    return tokenizerSpec;
+  }
+
+  public TrainingData data() {
+    return data;
+  }
+
+  public AdamW optimizer() {
+    return adamw;
+  }
+
+  public LossScaler scaler() {
+    return scaler;
+  }
+
+  /** The long-lived manager micro-batch scopes are made under. */
+  NDManager manager() {
+    return manager;
+  }
+
+  /** The step the run continues from (0 when fresh). */
+  public long startStep() {
+    return startStep;
+  }
+
+  /** The checkpoint directory the run resumed from, or null. */
+  java.nio.file.Path resumedFrom() {
+    return resumedFrom;
+  }
+
+  /** Writes a checkpoint of {@code step} and prunes all but the newest {@code keep}; returns the step directory. */
+  java.nio.file.Path save(long step) throws IOException {
+    return save(run, store, step, model, adamw, scaler, data);
+  }
+
+  @Override
+  public void close() {
+    List<AutoCloseable> all = List.of(model, tokenizer, data, adamw, manager);
+    RuntimeException failure = new RuntimeException("closing the training session failed");
+    closeAll(new ArrayList<>(all), failure);
+    if (failure.getSuppressed().length > 0) {
+      throw failure;
+    }
+  }
 
   // ---- tokenizer ----
 
@@ -95,44 +258,16 @@ public final class TrainingSupport {
    * @param modelFolder the model's folder, or null when the model is created from scratch
    */
   public static TokenizerSpec tokenizer(DataConfig data, org.apache.hadoop.fs.Path modelFolder, Path writeTo) throws IOException {
-    Configuration conf = Storage.defaultConf();
-    TokenizerSpec spec;
-    byte[] configJson = null;
-    org.apache.hadoop.fs.Path file = null;
-    if (!data.tokenizer().isEmpty()) {
-      file = Storage.path(data.tokenizer());
-      FileSystem fs = Storage.fileSystem(file, conf);
-      if (!fs.exists(file)) {
-        throw new IllegalArgumentException("data.tokenizer: " + file + " does not exist; 'longctx tokenizer byte-level --out DIR' writes one");
-      }
-      if (fs.getFileStatus(file).isDirectory()) {
-        file = new org.apache.hadoop.fs.Path(file, "tokenizer.json");
-      }
-    } else if (modelFolder != null && Storage.fileSystem(modelFolder, conf).exists(new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json"))) {
-      file = new org.apache.hadoop.fs.Path(modelFolder, "tokenizer.json");
-    }
-    byte[] json;
-    if (file == null) {
-      json = ByteLevelTokenizer.tokenizerJson().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      configJson = ByteLevelTokenizer.tokenizerConfigJson(1 << 20).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      spec = TokenizerSpec.of(json, configJson, "byte-level (built in)", data.bosToken(), data.eosToken());
-    } else {
-      FileSystem fs = Storage.fileSystem(file, conf);
-      json = Storage.readAll(fs, file);
-      org.apache.hadoop.fs.Path sibling = new org.apache.hadoop.fs.Path(file.getParent(), "tokenizer_config.json");
-      configJson = fs.exists(sibling) ? Storage.readAll(fs, sibling) : null;
-      spec = TokenizerSpec.of(json, configJson, file.toString(), data.bosToken(), data.eosToken());
-    }
-    Files.createDirectories(writeTo);
-    Files.write(writeTo.resolve("tokenizer.json"), json);
-    if (configJson != null) {
-      Files.write(writeTo.resolve("tokenizer_config.json"), configJson);
-    }
-    return spec;
+    TokenizerSource source = TokenizerSource.findOrBuiltIn(List.of(
+        TokenizerSource.Place.named("data.tokenizer", data.tokenizer()),
+        TokenizerSource.Place.ifPresent("the model folder", modelFolder == null ? "" : modelFolder.toString())),
+        Storage.defaultConf());
+    source.writeTo(writeTo);
+    return source.spec(data.bosToken(), data.eosToken());
   }
 
   /** Warns when the prepared data was tokenized with another tokenizer than the run's. */
-  public static void checkTokenizer(TrainingData data, TokenizerSpec tokenizer) {
+  private static void checkTokenizer(TrainingData data, TokenizerSpec tokenizer) {
     if (data.prepared() != null && !data.prepared().tokenizerSha256().equals(tokenizer.sha256())) {
       LOG.warn("{} was prepared with tokenizer {} but this run uses {} ({}): synthetic and prepared documents may not agree",
           data.prepared().location(), data.prepared().tokenizerSha256(), tokenizer.sha256(), tokenizer.source());
@@ -146,14 +281,13 @@ public final class TrainingSupport {
    * weights and loss, dynamic loss scaling — DJL has no bfloat16). Float16 is meant for GPUs;
    * on a CPU it runs, slowly, and is said so.
    */
-  static DataType computeType(ModelConfig model) {
-    if (model.dtype().equals("float16")) {
-      if (!Engine.getInstance().defaultDevice().isGpu()) {
-        LOG.warn("model.dtype float16 on a CPU: supported but slow (CPUs have no fast float16 matrix units); use float32 here");
-      }
-      return DataType.FLOAT16;
+  static Precision precision(ModelConfig model, Device device) {
+    Precision precision = Precision.parse("model.dtype", model.dtype());
+    if (precision != Precision.FLOAT32 && !device.isGpu()) {
+      LOG.warn("model.dtype {} on a CPU: supported but slow (CPUs have no fast half-precision matrix units); use float32 here",
+          precision.key());
     }
-    return DataType.FLOAT32;
+    return precision;
   }
 
   /**
@@ -204,11 +338,11 @@ public final class TrainingSupport {
   }
 
   /** Loads the weights at {@code location} into a model of {@code config} (whose rope may differ from the folder's). */
-  public static LlamaModel loadWeights(String location, LlamaConfig config, DataType dtype) throws IOException {
+  public static LlamaModel loadWeights(String location, LlamaConfig config, Precision dtype, Device device) throws IOException {
     Configuration conf = Storage.defaultConf();
     org.apache.hadoop.fs.Path folder = CheckpointStore.modelFolder(Storage.path(location), conf);
     try (SafetensorsReader reader = SafetensorsReader.open(folder, "model", conf)) {
-      return ModelWeights.load(config, reader, dtype);
+      return ModelWeights.load(config, reader, dtype, device);
     }
   }
 
@@ -233,27 +367,23 @@ public final class TrainingSupport {
 
   // ---- optimizer ----
 
-  public static AdamW adamW(TrainConfig train, List<NamedParameter> params) {
+  static AdamW adamW(TrainConfig train, List<NamedParameter> params) {
     return new AdamW(params, new AdamWConfig(train.adamBeta1(), train.adamBeta2(), train.adamEpsilon(), train.weightDecay()));
   }
 
-  public static LrSchedule schedule(TrainConfig train) {
+  static LrSchedule schedule(TrainConfig train) {
     return new LrSchedule(LrSchedule.Kind.fromName(train.schedule()), train.lr(), train.warmupSteps(), train.steps(),
         train.minLrRatio());
   }
 
   // ---- checkpoints ----
 
-  public static CheckpointStore store(TrainingRun run) {
-    return CheckpointStore.at(Storage.path(run.checkpointDir()), Storage.defaultConf());
-  }
-
   /**
    * The checkpoint to continue from: the latest one with {@code --resume} (an error when there
    * is none), nothing for a fresh run (an error when checkpoints or the metrics of an earlier
    * run exist, so a run is never mixed into another's folder by accident).
    */
-  public static Optional<LoadedCheckpoint> checkpointToResume(TrainingRun run, CheckpointStore store) throws IOException {
+  static Optional<LoadedCheckpoint> checkpointToResume(TrainingRun run, CheckpointStore store) throws IOException {
     Optional<Long> latest = store.latestStep();
     if (!run.resume()) {
       if (latest.isPresent()) {
@@ -304,7 +434,7 @@ public final class TrainingSupport {
    *
    * @return the step directory
    */
-  public static Path save(TrainingRun run, CheckpointStore store, long step, LlamaModel model, AdamW adamw, LossScaler scaler,
+  private static Path save(TrainingRun run, CheckpointStore store, long step, LlamaModel model, AdamW adamw, LossScaler scaler,
       TrainingData data) throws IOException {
     List<TensorEntry> weights = ModelWeights.huggingFaceTensors(model, SafetensorsDtype.F32);
     List<TensorEntry> optimizer = new ArrayList<>();
@@ -335,7 +465,7 @@ public final class TrainingSupport {
   }
 
   /** Restores AdamW and the loss scaler from a checkpoint's optimizer file. */
-  public static void restore(LoadedCheckpoint ckpt, AdamW adamw, LossScaler scaler) throws IOException {
+  private static void restore(LoadedCheckpoint ckpt, AdamW adamw, LossScaler scaler) throws IOException {
     SafetensorsReader r = ckpt.optimizer();
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
     for (String name : r.names()) {
@@ -372,22 +502,14 @@ public final class TrainingSupport {
    * {@code config.json} carrying the rope the run trained (both transformers forms) and the
    * tokenizer. A folder left by an earlier export of this run is replaced.
    */
-  public static Path export(TrainingRun run, Path stepDir) throws IOException {
+  static Path export(TrainingRun run, Path stepDir) throws IOException {
     Path target = run.exportDir();
     if (Files.exists(target)) {
-      deleteTree(target);
+      Storage.deleteTree(target);
     }
     HfExport.Result r = HfExport.export(Storage.path(stepDir), Storage.path(target), run.train().exportDtype(),
         HfExport.parseSize("5GB"), Storage.path(run.tokenizerDir()), Storage.defaultConf());
     LOG.info("exported {} ({}) with rope {}", target, String.join(", ", r.files()), r.config().rope().ropeType());
     return target;
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -1,4 +1,4 @@
-package org.longctx.data.io;
+package org.longctx.checkpoints;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

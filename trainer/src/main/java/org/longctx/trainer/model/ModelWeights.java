@@ -1,5 +1,7 @@
-package org.longctx.trainer;
+package org.longctx.trainer.model;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -24,6 +26,7 @@ import org.longctx.checkpoints.safetensors.SafetensorsReader;
 import org.longctx.checkpoints.safetensors.SafetensorsWriter;
 import org.longctx.checkpoints.safetensors.TensorEntry;
 import org.longctx.checkpoints.training.CheckpointStore;
+import org.longctx.trainer.HfExport;
 
 /**
  * The one table mapping {@link LlamaModel}'s parameter names to Hugging Face's, with the shape
@@ -84,7 +87,7 @@ public final class ModelWeights {
    * Stored tensors a loader skips: rotary caches older transformers saved, and a copy of the
    * embedding as {@code lm_head.weight} in a tied checkpoint.
    */
-  static List<String> ignorable(LlamaConfig config) {
+  public static List<String> ignorable(LlamaConfig config) {
     List<String> names = new ArrayList<>();
     for (int i = 0; i < config.numHiddenLayers(); i++) {
       names.add("model.layers." + i + ".self_attn.rotary_emb.inv_freq");
@@ -166,29 +169,31 @@ public final class ModelWeights {
 
   /**
    * Loads a model from a Hugging Face folder, a longctx step directory, or a checkpoint root
-   * (its latest step), on any Hadoop file system.
+   * (its latest step), on any Hadoop file system, onto the engine's default device.
    *
-   * @param dtype FLOAT32 or FLOAT16 (bfloat16 weights are converted in Java)
+   * @param precision the model's precision (bfloat16 weights in the files are converted in Java)
    */
-  public static LlamaModel load(String location, DataType dtype) throws IOException {
-    return load(Storage.path(location), dtype, Storage.defaultConf());
+  public static LlamaModel load(String location, Precision precision) throws IOException {
+    return load(Storage.path(location), precision, Storage.defaultConf());
   }
 
-  public static LlamaModel load(Path location, DataType dtype, Configuration conf) throws IOException {
+  public static LlamaModel load(Path location, Precision precision, Configuration conf) throws IOException {
     Path folder = CheckpointStore.modelFolder(location, conf);
     LlamaConfig config = readConfig(folder, conf);
     try (SafetensorsReader reader = SafetensorsReader.open(folder, "model", conf)) {
-      return load(config, reader, dtype);
+      return load(config, reader, precision, Engine.getInstance().defaultDevice());
     }
   }
 
   /**
-   * Builds a model of {@code config} from the tensors of {@code reader}, after checking that it
-   * holds exactly the expected names and shapes.
+   * Builds a model of {@code config} on {@code device} from the tensors of {@code reader}, after
+   * checking that it holds exactly the expected names and shapes.
    */
-  public static LlamaModel load(LlamaConfig config, SafetensorsReader reader, DataType dtype) throws IOException {
+  public static LlamaModel load(LlamaConfig config, SafetensorsReader reader, Precision precision, Device device) throws IOException {
     reader.requireExactly("weights of " + config.architecture().className(), huggingFaceShapes(config), ignorable(config));
-    return LlamaModel.create(config, dtype, (tensor, manager) -> reader.read(manager, tensor.huggingFace(), dtype));
+    // DJL cannot make bfloat16 arrays itself: read float32, and let create() cast with the native extension
+    DataType read = precision == Precision.BFLOAT16 ? DataType.FLOAT32 : precision.dataType();
+    return LlamaModel.create(config, precision, device, (tensor, manager) -> reader.read(manager, tensor.huggingFace(), read));
   }
 
   // ---- saving ----

@@ -1,4 +1,4 @@
-package org.longctx.trainer;
+package org.longctx.trainer.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,7 +58,7 @@ class RmsNormTest {
       weight.setRequiresGradient(true); // the training path
       NDArray input = m.create(x, new Shape(3, D)).toType(DataType.FLOAT16, true);
       input.setRequiresGradient(true);
-      LlamaModel.RmsNorm norm = new LlamaModel.RmsNorm(weight, EPS);
+      RmsNorm norm = new RmsNorm(weight, EPS);
       float[] got;
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         NDArray y = norm.forward(input);

@@ -1,4 +1,4 @@
-package org.longctx.data.io;
+package org.longctx.checkpoints;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -11,7 +11,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -25,8 +24,20 @@ public final class HadoopStorage implements Storage {
     this.conf = conf;
   }
 
-  static Storage withDefaultConfiguration() {
-    return new HadoopStorage(new Configuration());
+  /** Shared by every caller of {@link Storage#defaultConf()}: building a configuration reads the site files. */
+  private static volatile Configuration defaultConf;
+
+  static Configuration defaultConf() {
+    Configuration c = defaultConf;
+    if (c == null) {
+      synchronized (HadoopStorage.class) {
+        if (defaultConf == null) {
+          defaultConf = new Configuration();
+        }
+        c = defaultConf;
+      }
+    }
+    return c;
   }
 
   /** Configurations rebuilt on executors, by the changes shipped: building one costs more than a small task. */
@@ -63,26 +74,17 @@ public final class HadoopStorage implements Storage {
     return out;
   }
 
-  /**
-   * The file system of {@code path}. For the local disk this is the raw file system, so no
-   * {@code .crc} side files are written next to outputs.
-   */
-  public static FileSystem fileSystem(Path path, Configuration conf) throws IOException {
-    FileSystem fs = path.getFileSystem(conf);
-    return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
-  }
-
   @Override
   public boolean exists(String path) throws IOException {
     Path p = new Path(path);
-    return fileSystem(p, conf).exists(p);
+    return Storage.fileSystem(p, conf).exists(p);
   }
 
   @Override
   public List<String> list(String dir) throws IOException {
     Path p = new Path(dir);
     List<String> names = new ArrayList<>();
-    for (FileStatus s : fileSystem(p, conf).listStatus(p)) {
+    for (FileStatus s : Storage.fileSystem(p, conf).listStatus(p)) {
       if (s.isFile()) {
         names.add(s.getPath().getName());
       }
@@ -94,7 +96,7 @@ public final class HadoopStorage implements Storage {
   @Override
   public byte[] readAll(String path) throws IOException {
     Path p = new Path(path);
-    FileSystem fs = fileSystem(p, conf);
+    FileSystem fs = Storage.fileSystem(p, conf);
     long length = fs.getFileStatus(p).getLen();
     if (length > Integer.MAX_VALUE - 64) {
       throw new IOException(path + " is too large to read whole (" + length + " bytes)");
@@ -109,7 +111,7 @@ public final class HadoopStorage implements Storage {
   @Override
   public SeekableByteChannel openChannel(String path) throws IOException {
     Path p = new Path(path);
-    FileSystem fs = fileSystem(p, conf);
+    FileSystem fs = Storage.fileSystem(p, conf);
     FileStatus status = fs.getFileStatus(p);
     if (!status.isFile()) {
       throw new FileNotFoundException(path + " is not a file");

@@ -1,4 +1,4 @@
-package org.longctx.data.io;
+package org.longctx.checkpoints;
 
 import java.io.IOException;
 import java.net.URI;

@@ -1,4 +1,4 @@
-package org.longctx.trainer;
+package org.longctx.trainer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

@@ -1,0 +1,37 @@
+package org.longctx.kernels;
+
+/**
+ * The JNI functions of {@code liblongctx_native.so} ({@code native/src/longctx_native.cpp}).
+ * Handles are {@code torch::Tensor} pointers as in {@code PtNDArray.getHandle()}; returned
+ * handles are new tensors that the caller wraps in a {@code PtNDArray} (which frees them).
+ * Errors arrive as DJL's {@code EngineException}. Only {@link NativeKernels} calls these, after
+ * checking arguments and that the library is loaded.
+ */
+final class NativeLibrary {
+  private NativeLibrary() {}
+
+  static native long attention(long q, long k, long v, long offset, double scale, boolean explicitMask);
+
+  static native long cast(long x, int dtypeCode);
+
+  static native String dtype(long x);
+
+  static native long crossEntropy(long logits, long targets, long ignoreIndex, long chunkRows);
+
+  static native long crossEntropyAten(long logits, long targets, long ignoreIndex);
+
+  static native void fusedAdamW(long[] params, long[] grads, long[] expAvgs, long[] expAvgSqs, long[] steps,
+      double lr, double beta1, double beta2, double weightDecay, double eps, long gradScale, long foundInf);
+
+  static native void setTf32(boolean on);
+
+  static native boolean tf32();
+
+  static native void synchronize(int device);
+
+  static native long peakMemory(int device);
+
+  static native long allocatedMemory(int device);
+
+  static native void resetPeakMemory(int device);
+}

@@ -1,0 +1,323 @@
+// JNI functions of org.longctx.kernels.NativeLibrary: ATen operations on DJL's tensor handles.
+//
+// DJL's PyTorch engine represents every NDArray by a pointer to a heap-allocated torch::Tensor
+// (PtNDArray.getHandle()), created with `new torch::Tensor(...)` and freed with `delete` when the
+// array closes. The functions below read such pointers, run ATen operations, and return results
+// the same way, so Java wraps them with `new PtNDArray(manager, handle)` and DJL frees them.
+// Operations run with the calling thread's autograd mode: inside DJL's GradientCollector they
+// are recorded, and DJL's backward runs through them (NoGradGuard only where a function says).
+#include <jni.h>
+
+#include <torch/torch.h>
+
+#ifdef LONGCTX_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// --- JNI plumbing --------------------------------------------------------------------------
+
+// Errors reach Java as DJL's EngineException (what DJL's own JNI throws for ATen errors), so
+// callers handle native failures (shape errors, out of memory) the way they handle DJL's.
+void throwJava(JNIEnv* env, const std::string& message) {
+  jclass cls = env->FindClass("ai/djl/engine/EngineException");
+  if (cls == nullptr) {
+    env->ExceptionClear();
+    cls = env->FindClass("java/lang/RuntimeException");
+  }
+  env->ThrowNew(cls, message.c_str());
+}
+
+template <typename T, typename F>
+T guarded(JNIEnv* env, T fallback, F&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    throwJava(env, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throwJava(env, e.what());
+  }
+  return fallback;
+}
+
+const at::Tensor& tensorAt(jlong handle, const char* what) {
+  TORCH_CHECK(handle != 0, what, " is a null tensor handle");
+  return *reinterpret_cast<torch::Tensor*>(handle);
+}
+
+jlong toHandle(const at::Tensor& t) { return reinterpret_cast<jlong>(new torch::Tensor(t)); }
+
+std::vector<at::Tensor> tensorList(JNIEnv* env, jlongArray handles, const char* what) {
+  const jsize n = env->GetArrayLength(handles);
+  std::vector<jlong> raw(static_cast<size_t>(n));
+  env->GetLongArrayRegion(handles, 0, n, raw.data());
+  std::vector<at::Tensor> out;
+  out.reserve(raw.size());
+  for (jlong h : raw) out.push_back(tensorAt(h, what));
+  return out;
+}
+
+// The dtype codes of org.longctx.kernels.KernelDType (its ordinal order).
+at::ScalarType scalarTypeOf(jint code) {
+  switch (code) {
+    case 0: return at::kFloat;
+    case 1: return at::kHalf;
+    case 2: return at::kBFloat16;
+    default: break;
+  }
+  TORCH_CHECK(false, "unknown dtype code ", code, " (0 float32, 1 float16, 2 bfloat16)");
+  return at::kFloat;  // not reached: TORCH_CHECK(false, ...) throws
+}
+
+std::string dtypeName(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kDouble: return "float64";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "boolean";
+    default: return c10::toString(t);
+  }
+}
+
+// --- cross-entropy --------------------------------------------------------------------------
+
+// Mean cross-entropy over the rows whose target is not ignoreIndex, computed in float32 from
+// logits of any floating dtype without a float32 copy of the whole [rows, vocab] matrix: rows are
+// processed in chunks, and backward recomputes the softmax chunk by chunk from the saved
+// (low-precision) logits and the per-row float32 log-sum-exp, the approach of Liger Kernel's
+// fused linear cross-entropy (Hsu et al., 2024, arXiv:2410.10989) without the fused matmul.
+// Semantics follow torch.nn.functional.cross_entropy(reduction="mean", ignore_index=...):
+// when every target is ignored the result is 0/0 = NaN, as in PyTorch.
+struct ChunkedCrossEntropy : public torch::autograd::Function<ChunkedCrossEntropy> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
+                            int64_t ignoreIndex, int64_t chunkRows) {
+    const int64_t rows = logits.size(0);
+    const at::Tensor valid = targets.ne(ignoreIndex);           // [rows] bool
+    const at::Tensor safe = targets.masked_fill(valid.logical_not(), 0);  // [rows] int64
+    at::Tensor lse = at::empty({rows}, logits.options().dtype(at::kFloat));  // [rows] float32
+    for (int64_t start = 0; start < rows; start += chunkRows) {
+      const int64_t len = std::min(chunkRows, rows - start);
+      const at::Tensor x = logits.narrow(0, start, len).to(at::kFloat);  // [len, vocab] float32
+      lse.narrow(0, start, len).copy_(at::logsumexp(x, {1}));
+    }
+    const at::Tensor picked = logits.gather(1, safe.unsqueeze(1)).squeeze(1).to(at::kFloat);
+    const at::Tensor validF = valid.to(at::kFloat);
+    const at::Tensor count = validF.sum();
+    ctx->save_for_backward({logits, safe, validF, lse, count});
+    ctx->saved_data["chunk_rows"] = chunkRows;
+    return ((lse - picked) * validF).sum() / count;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& logits = saved[0];
+    const at::Tensor& safe = saved[1];
+    const at::Tensor& validF = saved[2];
+    const at::Tensor& lse = saved[3];
+    const at::Tensor& count = saved[4];
+    const int64_t chunkRows = ctx->saved_data["chunk_rows"].toInt();
+    const int64_t rows = logits.size(0);
+    const at::Tensor rowScale = validF * (gradOutputs[0].to(at::kFloat) / count);  // [rows]
+    at::Tensor grad = at::empty_like(logits, logits.options(), at::MemoryFormat::Contiguous);
+    for (int64_t start = 0; start < rows; start += chunkRows) {
+      const int64_t len = std::min(chunkRows, rows - start);
+      const at::Tensor x = logits.narrow(0, start, len).to(at::kFloat);
+      // d loss / d logits = (softmax - onehot(target)) * g / count on counted rows
+      at::Tensor p = (x - lse.narrow(0, start, len).unsqueeze(1)).exp_();
+      p.scatter_add_(1, safe.narrow(0, start, len).unsqueeze(1), at::full({len, 1}, -1.0, p.options()));
+      p.mul_(rowScale.narrow(0, start, len).unsqueeze(1));
+      grad.narrow(0, start, len).copy_(p);
+    }
+    return {grad, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+extern "C" {
+
+// Causal scaled-dot-product attention. q [batch, heads, qLen, headDim], k/v [batch, kvHeads,
+// kLen, headDim], heads a multiple of kvHeads (grouped-query attention: query head h reads kv
+// head h / (heads / kvHeads), as transformers' repeat_kv). offset = kLen - qLen cached keys
+// precede the first query: query i sees keys 0 ... offset + i (the bottom-right-aligned causal
+// mask). scale <= 0 means 1/sqrt(headDim). explicitMask forces the boolean-mask path even when
+// offset is 0 (used to check that path against the is_causal one).
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_attention(JNIEnv* env, jclass, jlong q, jlong k,
+                                                                          jlong v, jlong offset, jdouble scale,
+                                                                          jboolean explicitMask) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& query = tensorAt(q, "query");
+    const at::Tensor& key = tensorAt(k, "key");
+    const at::Tensor& value = tensorAt(v, "value");
+    TORCH_CHECK(query.dim() == 4 && key.dim() == 4 && value.dim() == 4,
+                "attention wants 4-d q, k, v [batch, heads, len, headDim], got ", query.sizes(), ", ",
+                key.sizes(), ", ", value.sizes());
+    const int64_t qLen = query.size(2);
+    const int64_t kLen = key.size(2);
+    TORCH_CHECK(offset == kLen - qLen, "offset ", offset, " must equal kLen - qLen = ", kLen - qLen);
+    const bool gqa = query.size(1) != key.size(1);
+    const std::optional<double> scaleOpt = scale > 0 ? std::optional<double>(scale) : std::nullopt;
+    if (offset == 0 && !explicitMask) {
+      // is_causal=true lets SDPA pick FlashAttention-2 / memory-efficient kernels (no mask tensor).
+      return toHandle(at::scaled_dot_product_attention(query, key, value, std::nullopt, 0.0, true, scaleOpt, gqa));
+    }
+    // PyTorch's is_causal is top-left aligned (query i sees keys 0..i), which is wrong once cached
+    // keys precede the queries; the boolean mask (true = may attend) is bottom-right aligned.
+    const at::Tensor mask = at::ones({qLen, kLen}, query.options().dtype(at::kBool)).tril(offset);
+    return toHandle(at::scaled_dot_product_attention(query, key, value, mask, 0.0, false, scaleOpt, gqa));
+  });
+}
+
+// x.to(dtype), recorded by autograd (DJL's toType runs under NoGradGuard and cuts the graph).
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_cast(JNIEnv* env, jclass, jlong x, jint code) {
+  return guarded<jlong>(env, 0, [&]() -> jlong { return toHandle(tensorAt(x, "x").to(scalarTypeOf(code))); });
+}
+
+JNIEXPORT jstring JNICALL Java_org_longctx_kernels_NativeLibrary_dtype(JNIEnv* env, jclass, jlong x) {
+  const std::string name = guarded<std::string>(env, "", [&]() { return dtypeName(tensorAt(x, "x").scalar_type()); });
+  return env->ExceptionCheck() ? nullptr : env->NewStringUTF(name.c_str());
+}
+
+// Mean cross-entropy: logits [..., vocab] (any float dtype), targets [...] integer; a float32
+// scalar. Rows with target == ignoreIndex count neither in the sum nor in the mean.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_crossEntropy(JNIEnv* env, jclass, jlong logits,
+                                                                             jlong targets, jlong ignoreIndex,
+                                                                             jlong chunkRows) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& x = tensorAt(logits, "logits");
+    const at::Tensor& t = tensorAt(targets, "targets");
+    TORCH_CHECK(x.dim() >= 1 && c10::isFloatingType(x.scalar_type()), "logits must be floating [..., vocab], got ",
+                x.scalar_type(), " ", x.sizes());
+    TORCH_CHECK(!c10::isFloatingType(t.scalar_type()), "targets must be integer, got ", t.scalar_type());
+    TORCH_CHECK(chunkRows > 0, "chunkRows must be positive, got ", chunkRows);
+    const at::Tensor rows = x.reshape({-1, x.size(-1)});  // [rows, vocab]
+    const at::Tensor flatTargets = t.reshape({-1}).to(at::kLong).detach();
+    TORCH_CHECK(rows.size(0) == flatTargets.size(0), "logits have ", rows.size(0), " rows but targets ",
+                flatTargets.size(0));
+    return toHandle(ChunkedCrossEntropy::apply(rows, flatTargets, static_cast<int64_t>(ignoreIndex),
+                                               static_cast<int64_t>(chunkRows)));
+  });
+}
+
+// at::cross_entropy_loss on the logits as they are (mean, ignoreIndex), for comparison with the
+// chunked float32 version in the checks: on low-precision logits PyTorch's CUDA log_softmax
+// accumulates in float32 but stores its [rows, vocab] result, and so the log-probabilities that
+// backward reads, in the logits' dtype.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_crossEntropyAten(JNIEnv* env, jclass, jlong logits,
+                                                                                 jlong targets, jlong ignoreIndex) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& x = tensorAt(logits, "logits");
+    const at::Tensor rows = x.reshape({-1, x.size(-1)});
+    const at::Tensor flatTargets = tensorAt(targets, "targets").reshape({-1}).to(at::kLong).detach();
+    return toHandle(at::cross_entropy_loss(rows, flatTargets, std::nullopt, at::Reduction::Mean,
+                                           static_cast<int64_t>(ignoreIndex), 0.0));
+  });
+}
+
+// One AdamW step over all parameters with PyTorch's multi-tensor fused kernel (what
+// torch.optim.AdamW(fused=True) calls): decoupled weight decay (Loshchilov & Hutter, 2019),
+// bias-corrected moments. Like torch.optim.AdamW, the per-parameter step counters (float32
+// scalars on the parameters' device) are incremented before the update; with foundInf (a float32
+// scalar, 1 where the loss scaler saw inf/NaN) the kernel skips the update and the counters are
+// decremented again. gradScale (optional) divides the gradients inside the kernel.
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_fusedAdamW(
+    JNIEnv* env, jclass, jlongArray params, jlongArray grads, jlongArray expAvgs, jlongArray expAvgSqs,
+    jlongArray steps, jdouble lr, jdouble beta1, jdouble beta2, jdouble weightDecay, jdouble eps, jlong gradScale,
+    jlong foundInf) {
+  guarded<int>(env, 0, [&]() -> int {
+    at::NoGradGuard noGrad;  // an in-place update of autograd leaves must not be recorded
+    std::vector<at::Tensor> p = tensorList(env, params, "param");
+    std::vector<at::Tensor> g = tensorList(env, grads, "grad");
+    std::vector<at::Tensor> m = tensorList(env, expAvgs, "exp_avg");
+    std::vector<at::Tensor> s = tensorList(env, expAvgSqs, "exp_avg_sq");
+    std::vector<at::Tensor> st = tensorList(env, steps, "state_step");
+    std::optional<at::Tensor> scaleOpt;
+    std::optional<at::Tensor> infOpt;
+    if (gradScale != 0) scaleOpt = tensorAt(gradScale, "gradScale");
+    if (foundInf != 0) infOpt = tensorAt(foundInf, "foundInf");
+    at::_foreach_add_(st, 1);
+    at::_fused_adamw_(p, g, m, s, /*max_exp_avg_sqs=*/{}, st, lr, beta1, beta2, weightDecay, eps,
+                      /*amsgrad=*/false, /*maximize=*/false, scaleOpt, infOpt);
+    if (infOpt.has_value()) {
+      at::_foreach_sub_(st, std::vector<at::Tensor>(st.size(), *infOpt));
+    }
+    return 0;
+  });
+}
+
+// TF32 for float32 matmuls (cuBLAS) and convolutions (cuDNN): torch.backends.cuda.matmul.allow_tf32.
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_setTf32(JNIEnv* env, jclass, jboolean on) {
+  guarded<int>(env, 0, [&]() -> int {
+    at::globalContext().setAllowTF32CuBLAS(on);
+    at::globalContext().setAllowTF32CuDNN(on);
+    return 0;
+  });
+}
+
+JNIEXPORT jboolean JNICALL Java_org_longctx_kernels_NativeLibrary_tf32(JNIEnv* env, jclass) {
+  return guarded<jboolean>(env, JNI_FALSE, [&]() -> jboolean { return at::globalContext().allowTF32CuBLAS(); });
+}
+
+// Waits for all work queued on the device (timings).
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_synchronize(JNIEnv* env, jclass, jint device) {
+  guarded<int>(env, 0, [&]() -> int {
+#ifdef LONGCTX_WITH_CUDA
+    c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device));
+    c10::cuda::device_synchronize();
+#endif
+    return 0;
+  });
+}
+
+// The caching allocator's peak of allocated bytes since the last reset (torch.cuda.max_memory_allocated);
+// -1 without CUDA.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_peakMemory(JNIEnv* env, jclass, jint device) {
+  return guarded<jlong>(env, -1, [&]() -> jlong {
+#ifdef LONGCTX_WITH_CUDA
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+    return static_cast<jlong>(stats.allocated_bytes[0].peak);  // index 0: StatType::AGGREGATE
+#else
+    return -1;
+#endif
+  });
+}
+
+// Bytes the caching allocator has handed out now (torch.cuda.memory_allocated); -1 without CUDA.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_allocatedMemory(JNIEnv* env, jclass, jint device) {
+  return guarded<jlong>(env, -1, [&]() -> jlong {
+#ifdef LONGCTX_WITH_CUDA
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+    return static_cast<jlong>(stats.allocated_bytes[0].current);
+#else
+    return -1;
+#endif
+  });
+}
+
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_resetPeakMemory(JNIEnv* env, jclass, jint device) {
+  guarded<int>(env, 0, [&]() -> int {
+#ifdef LONGCTX_WITH_CUDA
+    c10::cuda::CUDACachingAllocator::emptyCache();
+    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+#endif
+    return 0;
+  });
+}
+
+}  // extern "C"

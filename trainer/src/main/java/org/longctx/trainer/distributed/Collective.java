@@ -1,0 +1,37 @@
+package org.longctx.trainer.distributed;
+
+import org.longctx.trainer.optim.Gradients;
+
+/**
+ * The replicas of one data-parallel training run, as the step loop sees them: each holds the
+ * same model, computes gradients on its own share of the data, and the loop averages the
+ * gradients here between backward and clipping, so clipping and the optimizer see the global
+ * gradient and every replica takes the same step. Rank 0 alone writes checkpoints, metrics and
+ * exports. {@link SingleProcess} is the one-replica implementation; a multi-process one (a ring
+ * over TCP, NCCL) is one more class behind this interface.
+ */
+public interface Collective extends AutoCloseable {
+
+  /** This replica's index, {@code 0 … worldSize − 1}. */
+  int rank();
+
+  /** Replicas in the run. */
+  int worldSize();
+
+  /** Replaces every gradient, in place, by its mean over the replicas. */
+  void averageGradients(Gradients gradients);
+
+  /** The mean of {@code value} over the replicas (a step's loss). */
+  double average(double value);
+
+  /** Returns once every replica has called it. */
+  void barrier();
+
+  /** Whether this replica writes the run's files. */
+  default boolean writes() {
+    return rank() == 0;
+  }
+
+  @Override
+  default void close() {}
+}

@@ -1,0 +1,489 @@
+package org.longctx.trainer.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.longctx.checkpoints.LlamaConfig;
+import org.longctx.positional.Rope;
+import org.longctx.positional.RopeConfig;
+import org.longctx.positional.RotaryEmbedding;
+import org.longctx.trainer.InferenceSettings;
+import org.longctx.positional.SelfExtend;
+
+/**
+ * A Llama-family decoder (Llama, Mistral, Qwen2) on DJL arrays: token embedding,
+ * {@code numHiddenLayers} {@link Block}s of RMSNorm → grouped-query attention with rotary
+ * positions → residual → RMSNorm → SwiGLU MLP → residual, a final RMSNorm and the output head
+ * (tied to the embedding or separate). It computes what transformers' {@code LlamaForCausalLM}
+ * computes with eager attention; parity with it is tested on fixtures transformers wrote.
+ *
+ * <p>The forward pass reads top to bottom in the private {@code hiddenStates(inputIds, positions, cache, ropeLength)}:
+ * embed → every block (its layer's {@link AttentionMode} started once per call) → norm; then
+ * {@link #logits}. Attention itself is {@link Attention}: projections → mode → {@link AttentionKernel}
+ * → output projection.
+ *
+ * <p>Parameters live in the model's own long-lived manager, on the device and in the
+ * {@link Precision} it was created with. A forward puts every intermediate array, and the
+ * logits, in the manager of its {@code inputIds}: give each step a sub-manager and close it
+ * afterwards. Built only from DJL array operations (and, where installed, differentiable casts
+ * and kernels of the native extension), so autograd trains it once {@link #setTrainable}
+ * attached gradients. The training forward reads nothing back from the device when the caller
+ * passes host-known {@link Positions}.
+ *
+ * <p>Inference-time extension: {@link #withRope}, {@link #withSelfExtend} and {@link #with}
+ * return views that share these weights but use another rope or attention mode. A
+ * {@link KvCache} from {@link #newCache} makes generation incremental.
+ */
+public final class LlamaModel implements AutoCloseable {
+
+  /** Auto chunk size keeps one chunk's scores under this many elements (256 MB in float32). */
+  public static final long SCORE_BUDGET_ELEMENTS = 1L << 26;
+
+  /** New tokens per pass when a long input is fed through a {@link KvCache} (see {@link #setPrefillSegment}). */
+  public static final int DEFAULT_PREFILL_SEGMENT = 2048;
+
+  private final LlamaConfig config;
+  private final Precision precision;
+  private final NDManager manager;
+  private final Map<String, NDArray> parameters;
+  private final RotaryEmbedding rotary;
+  private final NDArray embedding; // [vocab, hidden]
+  private final List<Block> blocks;
+  private final RmsNorm norm;
+  private final NDArray output; // [vocab, hidden]; the embedding itself when tied
+  private final List<AttentionMode> modes; // one per layer
+  private final SelfExtend selfExtend; // null: plain attention
+  private final boolean ownsWeights; // false for a view made by withRope / withSelfExtend
+  private volatile AttentionKernel kernel = EagerKernel.INSTANCE;
+  private volatile int attentionChunk;
+  private volatile int prefillSegment = DEFAULT_PREFILL_SEGMENT;
+
+  private LlamaModel(LlamaConfig config, Precision precision, NDManager manager, Map<String, NDArray> parameters) {
+    this.config = config;
+    this.precision = precision;
+    this.manager = manager;
+    this.parameters = Collections.unmodifiableMap(parameters);
+    this.rotary = new RotaryEmbedding(config.rope());
+    this.embedding = parameters.get("embedding.weight");
+    List<Block> list = new ArrayList<>();
+    for (int i = 0; i < config.numHiddenLayers(); i++) {
+      list.add(new Block(config, parameters, "blocks." + i + "."));
+    }
+    this.blocks = List.copyOf(list);
+    this.norm = new RmsNorm(parameters.get("norm.weight"), config.rmsNormEps());
+    this.output = config.tieWordEmbeddings() ? embedding : parameters.get("output.weight");
+    this.modes = Collections.nCopies(blocks.size(), PlainMode.INSTANCE);
+    this.selfExtend = null;
+    this.ownsWeights = true;
+  }
+
+  /** A view of {@code base}'s weights with another rope and attention mode. */
+  private LlamaModel(LlamaModel base, Rope rope, SelfExtend selfExtend) {
+    if (rope.headDim() != base.config.headDim()) {
+      throw new IllegalArgumentException("rope: built for head_dim " + rope.headDim() + " but the model's head_dim is "
+          + base.config.headDim());
+    }
+    this.config = base.config.withRope(rope);
+    this.precision = base.precision;
+    this.manager = base.manager;
+    this.parameters = base.parameters;
+    this.rotary = new RotaryEmbedding(rope);
+    this.embedding = base.embedding;
+    this.blocks = base.blocks; // blocks hold weights and shapes only, nothing rope-specific
+    this.norm = base.norm;
+    this.output = base.output;
+    AttentionMode mode = selfExtend == null ? PlainMode.INSTANCE : new SelfExtendMode(selfExtend);
+    this.modes = Collections.nCopies(blocks.size(), mode);
+    this.selfExtend = selfExtend;
+    this.ownsWeights = false;
+    this.kernel = base.kernel;
+    this.attentionChunk = base.attentionChunk;
+    this.prefillSegment = base.prefillSegment;
+  }
+
+  /**
+   * Builds a model on {@code device} whose every tensor comes from {@code source} (a checkpoint
+   * reader, an initializer), checking each shape and converting it to {@code precision}.
+   */
+  public static LlamaModel create(LlamaConfig config, Precision precision, Device device, ModelWeights.Source source)
+      throws IOException {
+    boolean fused = NativeSupport.enable(device);
+    if (!precision.available()) {
+      throw new IllegalArgumentException("dtype: " + precision.key() + " is not available here; allowed: " + Precision.allowed());
+    }
+    NDManager manager = NDManager.newBaseManager(device);
+    try {
+      Map<String, NDArray> params = new LinkedHashMap<>();
+      for (ModelWeights.Tensor t : ModelWeights.layout(config).values()) {
+        NDArray a = source.make(t, manager);
+        if (!a.getShape().equals(t.djlShape())) {
+          throw new IllegalArgumentException(t.huggingFace() + ": shape " + a.getShape() + " but the config needs " + t.djlShape());
+        }
+        if (!a.getDevice().equals(device) || a.getDataType() != precision.dataType()) {
+          NDArray moved = Casts.to(a.toDevice(device, false), precision.dataType(), false);
+          if (moved != a) {
+            a.close();
+          }
+          a = moved;
+        }
+        a.attach(manager);
+        params.put(t.ours(), a);
+      }
+      LlamaModel model = new LlamaModel(config, precision, manager, params);
+      if (fused) {
+        model.setKernel(FusedKernel.INSTANCE);
+      }
+      return model;
+    } catch (IOException | RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /** {@link #create(LlamaConfig, Precision, Device, ModelWeights.Source)} on the engine's default device. */
+  public static LlamaModel create(LlamaConfig config, Precision precision, ModelWeights.Source source) throws IOException {
+    return create(config, precision, ai.djl.engine.Engine.getInstance().defaultDevice(), source);
+  }
+
+  /**
+   * A randomly initialised model, as transformers initialises one: linear and embedding weights
+   * normal(0, {@code std}) (transformers' {@code initializer_range}, 0.02), norms 1, biases 0.
+   * Drawn in Java from {@code seed}, so it is the same on every machine.
+   */
+  public static LlamaModel random(LlamaConfig config, Precision precision, Device device, long seed, double std) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    try {
+      return create(config, precision, device, (t, m) -> {
+        int n = Math.toIntExact(Arrays.stream(t.shape()).reduce(1, Math::multiplyExact));
+        float[] v = new float[n];
+        boolean norm = t.ours().endsWith("norm.weight");
+        boolean bias = t.ours().endsWith(".bias");
+        for (int i = 0; i < n; i++) {
+          v[i] = norm ? 1f : bias ? 0f : (float) (rng.nextGaussian() * std);
+        }
+        return m.create(v, t.djlShape());
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** {@link #random(LlamaConfig, Precision, Device, long, double)} on the engine's default device. */
+  public static LlamaModel random(LlamaConfig config, Precision precision, long seed, double std) {
+    return random(config, precision, ai.djl.engine.Engine.getInstance().defaultDevice(), seed, std);
+  }
+
+  /** The model's shape and the rope it runs with (a view's override included). */
+  public LlamaConfig config() {
+    return config;
+  }
+
+  public Precision precision() {
+    return precision;
+  }
+
+  /** The type of parameters and activations ({@link Precision#dataType()}). */
+  public DataType dtype() {
+    return precision.dataType();
+  }
+
+  public Device device() {
+    return manager.getDevice();
+  }
+
+  /** Every parameter by our name (see {@link ModelWeights} for the Hugging Face names). */
+  public Map<String, NDArray> parameters() {
+    return parameters;
+  }
+
+  /** Attaches (or drops) gradients on every parameter, for training. */
+  public void setTrainable(boolean trainable) {
+    for (NDArray p : parameters.values()) {
+      p.setRequiresGradient(trainable);
+    }
+  }
+
+  /** The attention mode of layer {@code i}. */
+  public AttentionMode mode(int layer) {
+    return modes.get(layer);
+  }
+
+  /** What computes attention: the {@link FusedKernel} on a GPU with the native library, else the {@link EagerKernel}. */
+  public AttentionKernel kernel() {
+    return kernel;
+  }
+
+  public void setKernel(AttentionKernel kernel) {
+    if (kernel == null) {
+      throw new IllegalArgumentException("kernel: must not be null");
+    }
+    this.kernel = kernel;
+  }
+
+  /** Queries per attention chunk; 0 = chosen per input so one chunk's scores stay under {@link #SCORE_BUDGET_ELEMENTS}. */
+  public int attentionChunk() {
+    return attentionChunk;
+  }
+
+  public void setAttentionChunk(int queries) {
+    if (queries < 0) {
+      throw new IllegalArgumentException("attention_chunk: must be ≥ 0 (0 = automatic), got " + queries);
+    }
+    this.attentionChunk = queries;
+  }
+
+  /**
+   * New tokens per pass when more than this many go through {@link #forward(NDArray, NDArray,
+   * KvCache)} at once (a long prompt, a cache rebuild): each pass appends to the cache, so the
+   * MLP's {@code [batch, segment, intermediate]} activations stay bounded. 0 = one pass. The
+   * rope's frequencies are chosen for the whole input, so the result is that of one pass up to
+   * float rounding.
+   */
+  public int prefillSegment() {
+    return prefillSegment;
+  }
+
+  public void setPrefillSegment(int tokens) {
+    if (tokens < 0) {
+      throw new IllegalArgumentException("prefill_segment: must be ≥ 0 (0 = one pass), got " + tokens);
+    }
+    this.prefillSegment = tokens;
+  }
+
+  // ---- inference-time extension: views sharing these weights ----
+
+  /**
+   * The same weights with another rope (what context extension changes): a view that shares the
+   * parameters, so it is cheap. Close the view when done (it frees only its rope tables), and
+   * this model after its views.
+   */
+  public LlamaModel withRope(Rope rope) {
+    if (rope == null) {
+      throw new IllegalArgumentException("rope: must not be null");
+    }
+    return new LlamaModel(this, rope, selfExtend);
+  }
+
+  /**
+   * {@link #withRope(Rope)} for a {@code rope:} section, resolved against this model: its
+   * head_dim, its rope_theta (unless the section sets one) and its max_position_embeddings
+   * (yarn and longrope take {@code original_max_position_embeddings} from the section when set,
+   * else that). {@code rope_type: default} means no scaling.
+   */
+  public LlamaModel withRope(RopeConfig rope) {
+    return withRope(resolve(rope));
+  }
+
+  /** The same weights and rope with SelfExtend attention ({@code null}: plain attention); a view, as {@link #withRope(Rope)}. */
+  public LlamaModel withSelfExtend(SelfExtend settings) {
+    return new LlamaModel(this, config.rope(), settings);
+  }
+
+  /** Both at once: the settings' rope (when set) and attention mode; a view, as {@link #withRope(Rope)}. */
+  public LlamaModel with(InferenceSettings settings) {
+    Rope rope = settings.rope() == null ? config.rope() : resolve(settings.rope());
+    return new LlamaModel(this, rope, settings.selfExtend());
+  }
+
+  /** SelfExtend's settings, or null for plain causal attention. */
+  public SelfExtend selfExtend() {
+    return selfExtend;
+  }
+
+  private Rope resolve(RopeConfig rope) {
+    if (rope == null) {
+      throw new IllegalArgumentException("rope: must not be null");
+    }
+    return rope.toRope(config.headDim(), config.rope().ropeTheta(), config.maxPositionEmbeddings());
+  }
+
+  // ---- forward ----
+
+  /**
+   * Logits for every position.
+   *
+   * @param inputIds {@code [batch, seq]} int64 token ids
+   * @param positions rotary positions (any non-negative values, e.g. PoSE's skipped positions);
+   *     the causal mask follows the order of tokens in the sequence, not the position values
+   * @return {@code [batch, seq, vocab]} in the model's dtype, in {@code inputIds}' manager
+   */
+  public NDArray forwardAt(NDArray inputIds, Positions positions) {
+    return logits(hiddenStates(inputIds, positions, null, positions.max() + 1));
+  }
+
+  /**
+   * {@link #forwardAt(NDArray, Positions)} with positions as an array: {@code 0 … seq−1} when null
+   * (nothing read from the device), else read back once for their largest value.
+   */
+  public NDArray forward(NDArray inputIds, NDArray positionIds) {
+    return forward(inputIds, positionIds, null);
+  }
+
+  /**
+   * Logits of new tokens that follow the ones in {@code cache}, which they are appended to.
+   *
+   * @param inputIds {@code [batch, seq]} the new tokens
+   * @param positionIds {@code [batch, seq]} their positions, or null to continue after the
+   *     cached ones ({@code 0 …} for an empty cache)
+   * @param cache from this model's {@link #newCache}; null = no cache
+   * @return {@code [batch, seq, vocab]}, what a forward over the cached and new tokens gives for
+   *     the new ones
+   */
+  public NDArray forward(NDArray inputIds, NDArray positionIds, KvCache cache) {
+    return logits(hiddenStates(inputIds, positionIds, cache));
+  }
+
+  /**
+   * The final-normed hidden states {@link #forward} feeds the output head: {@code [batch, seq,
+   * hidden]}. With {@link #logits} on a few rows of it, long inputs never build a
+   * {@code [seq, vocab]} table.
+   */
+  public NDArray hiddenStates(NDArray inputIds, NDArray positionIds, KvCache cache) {
+    Shape shape = checkIds(inputIds);
+    if (positionIds != null && !positionIds.getShape().equals(shape)) {
+      throw new IllegalArgumentException("positionIds: shape " + positionIds.getShape() + " must equal inputIds' " + shape);
+    }
+    if (cache != null) {
+      cache.check(this, shape.get(0));
+      long[][] positions = positionIds == null ? cache.nextPositions((int) shape.get(0), (int) shape.get(1))
+          : ForwardPass.rows(positionIds);
+      return cached(inputIds, ForwardPass.rows(inputIds), positions, cache);
+    }
+    Positions positions = positionIds == null ? Positions.sequential(inputIds.getManager(), shape.get(0), shape.get(1))
+        : Positions.read(positionIds);
+    return hiddenStates(inputIds, positions, null, positions.max() + 1);
+  }
+
+  /**
+   * The forward pass: embed → blocks → norm.
+   *
+   * @param cache null, or the cache the new tokens are appended to (whose cached positions
+   *     {@code positions} continue)
+   * @param ropeLength the length the rope chooses its frequencies for
+   */
+  private NDArray hiddenStates(NDArray inputIds, Positions positions, KvCache cache, long ropeLength) {
+    checkIds(inputIds);
+    if (!positions.ids().getShape().equals(inputIds.getShape())) {
+      throw new IllegalArgumentException("positions: shape " + positions.ids().getShape() + " must equal inputIds' "
+          + inputIds.getShape());
+    }
+    long offset = cache == null ? 0 : cache.length();
+    long maxPosition = cache == null ? positions.max() : Math.max(cache.maxPosition, positions.max());
+    ForwardPass pass = new ForwardPass(inputIds.getManager(), rotary, precision, (float) (1.0 / Math.sqrt(config.headDim())),
+        positions.ids().toDevice(device(), false), positions.host(), cache == null ? null : cache.cachedPositions(), maxPosition,
+        ropeLength, offset, kernel, attentionChunk, config.numAttentionHeads(), embedding.hasGradient());
+    Map<AttentionMode, AttentionMode.Step> started = new IdentityHashMap<>(); // each distinct mode starts once per call
+    NDArray h = embed(inputIds); // [batch, seq, hidden]
+    for (int i = 0; i < blocks.size(); i++) {
+      AttentionMode.Step mode = started.computeIfAbsent(modes.get(i), m -> m.begin(pass));
+      h = blocks.get(i).forward(h, mode, cache == null ? null : cache.layer(i), pass);
+    }
+    return norm.forward(h);
+  }
+
+  /** The output head: {@code [batch, seq, hidden]} final-normed hidden states → {@code [batch, seq, vocab]} logits. */
+  public NDArray logits(NDArray hidden) {
+    return Linear.apply(hidden, output, null);
+  }
+
+  /** Tokens through the cache: split into prefill segments, rebuilt when the rope changes, or one pass. */
+  private NDArray cached(NDArray inputIds, long[][] ids, long[][] positions, KvCache cache) {
+    NDManager m = inputIds.getManager();
+    int batch = ids.length;
+    int seq = ids[0].length;
+    long seqLen = Math.max(cache.ropeLength, Math.max(cache.maxPosition, ForwardPass.maxOf(positions)) + 1);
+    int segment = prefillSegment;
+    if (segment > 0 && seq > segment) {
+      // one pass would choose the rope's frequencies for the whole input: make every segment do so
+      cache.ropeLength = Math.max(cache.ropeLength, seqLen);
+      NDList parts = new NDList();
+      for (int start = 0; start < seq; start += segment) {
+        int end = Math.min(seq, start + segment);
+        long[][] partIds = ForwardPass.slice(ids, start, end);
+        parts.add(cached(m.create(ForwardPass.flatten(partIds), new Shape(batch, end - start)), partIds,
+            ForwardPass.slice(positions, start, end), cache));
+      }
+      return NDArrays.concat(parts, 1);
+    }
+    String frequencySet = config.rope().frequencySet(seqLen);
+    if (cache.length() > 0 && !frequencySet.equals(cache.frequencySet) && cache.onRopeChange() == KvCache.OnRopeChange.REBUILD) {
+      // every cached hidden state was computed with the old frequencies: run the whole sequence again
+      int cachedLength = cache.length();
+      long[][] allIds = cache.withTokens(ids);
+      long[][] allPositions = cache.withPositions(positions);
+      cache.clear();
+      cache.rebuilds++;
+      NDArray all = cached(m.create(ForwardPass.flatten(allIds), new Shape(batch, allIds[0].length)), allIds, allPositions, cache);
+      return all.get(new NDIndex(":, {}:, :", cachedLength)); // [batch, seq, hidden]
+    }
+    Positions p = new Positions(m.create(ForwardPass.flatten(positions), new Shape(batch, seq)), positions,
+        ForwardPass.maxOf(positions));
+    NDArray hidden = hiddenStates(inputIds, p, cache, seqLen);
+    cache.appendTokens(ids, positions, frequencySet);
+    return hidden;
+  }
+
+  private NDArray embed(NDArray inputIds) {
+    return embedding.get(inputIds.getManager(), new NDIndex("{}", inputIds.toType(DataType.INT64, false))); // [batch, seq, hidden]
+  }
+
+  private static Shape checkIds(NDArray inputIds) {
+    Shape shape = inputIds.getShape();
+    if (shape.dimension() != 2 || !inputIds.getDataType().isInteger() || shape.get(1) < 1) {
+      throw new IllegalArgumentException("inputIds: must be [batch, seq] integers with seq ≥ 1, got " + shape + " "
+          + inputIds.getDataType());
+    }
+    return shape;
+  }
+
+  // ---- caches ----
+
+  /** An empty cache for incremental decoding with this model (view), rebuilt when the rope's frequencies change. */
+  public KvCache newCache() {
+    return newCache(KvCache.OnRopeChange.REBUILD, 0);
+  }
+
+  /**
+   * An empty cache: one {@link LayerCache} per layer, made by the layer's mode.
+   *
+   * @param onRopeChange what happens when the rope's frequencies change with the length
+   * @param ropeLength choose the rope's frequencies for at least this length (pass the whole
+   *     input's length when feeding it in pieces, so each piece sees the frequencies one pass
+   *     over the input would); 0 = the length reached so far
+   */
+  public KvCache newCache(KvCache.OnRopeChange onRopeChange, long ropeLength) {
+    List<LayerCache> layers = new ArrayList<>();
+    for (AttentionMode mode : modes) {
+      layers.add(mode.newCache(device()));
+    }
+    return new KvCache(this, layers, modes.get(0).cachesRotatedKeys(), onRopeChange, ropeLength);
+  }
+
+  /**
+   * Frees the rope tables, and the weights unless this is a view ({@link #withRope},
+   * {@link #withSelfExtend}); views must be closed before, or not used after, the model they
+   * came from.
+   */
+  @Override
+  public void close() {
+    rotary.close();
+    if (ownsWeights) {
+      manager.close();
+    }
+  }
+}
