@@ -41,6 +41,18 @@ class RecipeResumeTest {
     return new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(32));
   }
 
+  /** Float16 parameters: the master weights go to the checkpoint and come back tensor by tensor. */
+  @Test
+  void float16ResumesBitwiseWithItsMasterWeights() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 16, "split", 10, RecipeFixtures.synthetic(1.0));
+    RecipeResumeSupport.resumesBitwise(dir, train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(32)),
+        DataConfig.defaults(), null, RecipeResumeSupport::pretrain);
+    try (org.longctx.checkpoints.safetensors.SafetensorsReader r = org.longctx.checkpoints.safetensors.SafetensorsReader.open(
+        Storage.path(dir.resolve("resumed/checkpoints/step-000020")), "optimizer", Storage.defaultConf())) {
+      assertTrue(r.names().stream().anyMatch(n -> n.startsWith("master.")), r.names().toString());
+    }
+  }
+
   @Test
   void pretrainResumesBitwiseWithSplitPacking() throws IOException {
     TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, "split", 10, RecipeFixtures.synthetic(1.0));
