@@ -296,8 +296,9 @@ final class TrainBench {
       }
     };
     int total = s.warmup + s.steps;
+    // cpu_threads 0: the bench's own --threads (set for the whole process) governs, as on the PyTorch side
     TrainConfig train = new TrainConfig("pretrain", total, 1e-3, 0, s.batch, 1, tokens, "split", "constant", 0, 1.0, 0.1, 0.9,
-        0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
+        0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", 0, new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
         512, 5));
     Path work = Files.createTempDirectory("longctx-bench-train");
     TrainingRun run = new TrainingRun(train, new ModelConfig("", precision.key(), 0, init), DataConfig.defaults(), rope, null, work,

@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
@@ -57,6 +58,45 @@ class PrepareJobIT {
     assertEquals(first.keySet(), second.keySet());
     for (String name : first.keySet()) {
       assertArrayEquals(first.get(name), second.get(name), name + " differs between runs");
+    }
+  }
+
+  /**
+   * What a prepare killed at each stage leaves: its temporary folder (killed while writing),
+   * an output without _SUCCESS (killed between the rename and _SUCCESS), a moved-aside old
+   * output (killed before deleting it). The next run names the incomplete output, and a run
+   * with --overwrite removes all of it.
+   */
+  @Test
+  void leftoversOfAKilledRunAreNamedAndRemoved(@TempDir Path dir) throws Exception {
+    PrepareCorpus corpus = new PrepareCorpus(dir);
+    Path out = dir.resolve("prepared");
+    Path yaml = corpus.yaml(out, "documents", "local[2]");
+    Path temp = dir.resolve("prepared._tmp-0b5e4c1e-killed");
+    Files.createDirectories(temp.resolve("rejects"));
+    Files.writeString(temp.resolve("part-00000.arrow"), "half a shard");
+    Path old = dir.resolve("prepared._old-7d1f-killed");
+    Files.createDirectories(old);
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("manifest.json"), "{}");
+    Path unrelated = dir.resolve("prepared-other._tmp-1234");
+    Files.createDirectories(unrelated);
+
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int refused = Cli.run(new String[] {"prepare", "--config", yaml.toString()}, System.out,
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(2, refused);
+    String message = err.toString(StandardCharsets.UTF_8);
+    assertTrue(message.contains(out + " exists but has no _SUCCESS: an incomplete prepare run")
+        && message.contains("pass --overwrite"), message);
+
+    assertEquals(0, run("prepare", "--config", yaml.toString(), "--overwrite"));
+    corpus.checkDocumentsOutput(out);
+    assertTrue(Files.exists(out.resolve("_SUCCESS")));
+    try (Stream<Path> siblings = Files.list(dir)) {
+      List<String> names = siblings.map(p -> p.getFileName().toString()).sorted().toList();
+      assertTrue(names.stream().noneMatch(n -> n.startsWith("prepared._tmp-") || n.startsWith("prepared._old-")), names.toString());
+      assertTrue(names.contains("prepared-other._tmp-1234"), "another output's folder is left alone: " + names);
     }
   }
 

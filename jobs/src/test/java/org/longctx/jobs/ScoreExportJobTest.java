@@ -113,6 +113,66 @@ class ScoreExportJobTest {
     assertEquals("bfloat16", JSON.readTree(bf16.resolve("config.json").toFile()).get("torch_dtype").asText());
   }
 
+  private static long[] longs(JsonNode array) {
+    if (array == null || array.isNull()) {
+      return null;
+    }
+    long[] out = new long[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asLong();
+    }
+    return out;
+  }
+
+  /** A long input goes through the cache in segments: the same logits, an estimate first, then progress. */
+  @ParameterizedTest
+  @ValueSource(strings = {"long", "pose_positions"})
+  void longInputsAreScoredInSegmentsWithAnEstimateAndProgress(String caseName) throws Exception {
+    JsonNode c = reference("llama-gqa-yarn", caseName);
+    java.util.List<String> progress = new java.util.ArrayList<>();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (org.longctx.trainer.model.LlamaModel model = org.longctx.trainer.model.ModelWeights.load(
+        GOLDEN.resolve("llama-gqa-yarn").toString(), org.longctx.trainer.model.Precision.FLOAT32)) {
+      ScoreJob.score(model, longs(c.get("input_ids")), longs(c.get("position_ids")), 8, 7, out, progress::add);
+    }
+    assertTrue(maxAbsDiff(c.get("logits"), JSON.readTree(out.toByteArray()).get("logits")) <= 1e-4);
+    int segments = (c.get("input_ids").size() + 6) / 7;
+    assertEquals(segments + 1, progress.size(), progress.toString());
+    assertTrue(progress.get(0).matches("score: 40 tokens in 6 segments of 7: about .* of memory besides the weights"
+        + " \\(KV cache .*\\), .* TFLOP, about \\d+:\\d\\d:\\d\\d at the .* GFLOP/s a 256-token pass took now on .*"), progress.get(0));
+    assertTrue(progress.get(1).matches("score: 7/40 tokens in \\d+:\\d\\d:\\d\\d, ETA \\d+:\\d\\d:\\d\\d"), progress.get(1));
+    assertTrue(progress.get(segments).matches("score: 40/40 tokens in .*, ETA 0:00:00"), progress.get(segments));
+  }
+
+  @Test
+  void positionsBeyondWhatTheRopeRepresentsAreRefused() {
+    String model = GOLDEN.resolve("llama-gqa-yarn").toString();
+    Result r = longctx("score", "--model", model, "--input-ids", "1,2", "--position-ids", "0,2147483647");
+    assertEquals(2, r.status());
+    assertTrue(r.err().contains("--position-ids: 2147483647 is beyond what rotary positions represent exactly"
+        + " (float32: below 16777216)"), r.err());
+    r = longctx("score", "--model", model, "--input-ids", "1,2", "--position-ids", "0,16777215");
+    assertEquals(0, r.status(), r.err());
+  }
+
+  /** A config.json far off its weights (100,000 layers): one short line, not millions of names. */
+  @Test
+  void aModelWithMillionsOfMissingTensorsGetsAShortMessage() throws Exception {
+    Path model = dir.resolve("huge-config");
+    Files.createDirectories(model);
+    Path golden = GOLDEN.resolve("llama-gqa-yarn");
+    Files.copy(golden.resolve("model.safetensors"), model.resolve("model.safetensors"));
+    com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode)
+        JSON.readTree(golden.resolve("config.json").toFile());
+    config.put("num_hidden_layers", 100000);
+    Files.writeString(model.resolve("config.json"), config.toString());
+    Result r = longctx("score", "--model", model.toString(), "--input-ids", "1,2");
+    assertEquals(1, r.status(), r.err());
+    assertTrue(r.err().contains("missing 899982 tensors, the first 5: [model.layers.10.input_layernorm.weight,"), r.err());
+    assertTrue(r.err().length() < 1000, r.err().length() + " characters: " + r.err());
+    assertTrue(r.err().lines().findFirst().orElseThrow().endsWith("..."), "the reason is one line: " + r.err());
+  }
+
   @Test
   void badCommandLinesSayWhatIsWrong() {
     String model = GOLDEN.resolve("llama-gqa-yarn").toString();

@@ -39,6 +39,10 @@ import java.util.TreeMap;
  * @param exportAtEnd write a Hugging Face folder ({@code OUT/hf}) with the trained rope after
  *     the last step
  * @param exportDtype weight type of that folder: float32, float16 or bfloat16
+ * @param cpuThreads PyTorch intra-op threads while training on a CPU: 1 (the default) makes two
+ *     processes with the same config give bitwise the same steps, which more threads do not
+ *     (libtorch's multi-threaded float32 kernels differ in the last bits from process to
+ *     process); 0 = one per core
  * @param synthetic what share of the training documents the synthetic generators supply
  */
 public record TrainConfig(
@@ -63,6 +67,7 @@ public record TrainConfig(
     int logEvery,
     boolean exportAtEnd,
     String exportDtype,
+    int cpuThreads,
     Synthetic synthetic) {
 
   public TrainConfig {
@@ -110,6 +115,7 @@ public record TrainConfig(
     if (!List.of("float32", "float16", "bfloat16").contains(exportDtype)) {
       throw new IllegalArgumentException("export_dtype: '" + exportDtype + "' is not allowed; allowed: float32, float16, bfloat16");
     }
+    atLeast("cpu_threads", cpuThreads, 0);
     if (synthetic == null) {
       synthetic = Synthetic.defaults();
     }
@@ -123,7 +129,7 @@ public record TrainConfig(
 
   public static TrainConfig defaults() {
     return new TrainConfig("pretrain", 100, 3e-4, 0, 8, 1, 256, "split", "cosine", 0, 0.0, 0.0, 0.9, 0.95, 1e-8, 1.0,
-        100, 3, 10, true, "float32", Synthetic.defaults());
+        100, 3, 10, true, "float32", 1, Synthetic.defaults());
   }
 
   /** Effective clipping threshold for the optimizer: infinity when clipping is off. */

@@ -15,7 +15,7 @@ class TrainConfigTest {
 
   private static TrainConfig with(String recipe, int seqLen, String packing, String schedule, int warmup) {
     return new TrainConfig(recipe, 10, 1e-3, 0, 2, 1, seqLen, packing, schedule, warmup, 0, 0, 0.9, 0.95, 1e-8,
-        1.0, 0, 1, 1, true, "float32", null);
+        1.0, 0, 1, 1, true, "float32", 1, null);
   }
 
   private static String error(Runnable r) {
@@ -47,9 +47,9 @@ class TrainConfigTest {
   @Test
   void clippingZeroMeansNone() {
     assertEquals(Double.POSITIVE_INFINITY, new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", "cosine", 0, 0, 0,
-        0.9, 0.95, 1e-8, 0, 0, 1, 1, true, "float32", null).clippingThreshold());
+        0.9, 0.95, 1e-8, 0, 0, 1, 1, true, "float32", 1, null).clippingThreshold());
     assertTrue(error(() -> new TrainConfig("pretrain", 10, 1e-3, 0, 2, 1, 16, "split", "cosine", 0, 0, 0, 0.9, 0.95, 1e-8,
-        -1, 0, 1, 1, true, "float32", null)).startsWith("max_grad_norm"));
+        -1, 0, 1, 1, true, "float32", 1, null)).startsWith("max_grad_norm"));
   }
 
   @Test

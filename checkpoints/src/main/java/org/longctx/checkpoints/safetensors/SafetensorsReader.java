@@ -278,22 +278,41 @@ public final class SafetensorsReader implements Closeable {
     unexpected.removeAll(expected.keySet());
     unexpected.removeIf(n -> ignorable.stream().anyMatch(p -> p.endsWith("*") ? n.startsWith(p.substring(0, p.length() - 1)) : n.equals(p)));
     if (!missing.isEmpty()) {
-      problems.add("missing " + missing);
+      problems.add("missing " + listed(missing));
     }
     if (!unexpected.isEmpty()) {
-      problems.add("not expected " + unexpected);
+      problems.add("not expected " + listed(unexpected));
     }
+    List<String> shapes = new ArrayList<>();
     for (Map.Entry<String, long[]> e : new TreeMap<>(expected).entrySet()) {
       if (fileOf.containsKey(e.getKey())) {
         TensorInfo info = info(e.getKey());
         if (!java.util.Arrays.equals(info.shape(), e.getValue())) {
-          problems.add("'" + e.getKey() + "' has shape " + info.shapeString() + " but " + java.util.Arrays.toString(e.getValue()) + " is needed");
+          shapes.add("'" + e.getKey() + "' has shape " + info.shapeString() + " but " + java.util.Arrays.toString(e.getValue()) + " is needed");
         }
       }
+    }
+    problems.addAll(shapes.subList(0, Math.min(shapes.size(), LISTED)));
+    if (shapes.size() > LISTED) {
+      problems.add("and " + (shapes.size() - LISTED) + " more shape mismatches (" + shapes.size() + " in all)");
     }
     if (!problems.isEmpty()) {
       throw new TensorMismatchException(source + ": " + what + " do not match: " + String.join("; ", problems));
     }
+  }
+
+  /**
+   * Names listed per kind of mismatch in {@link #requireExactly}'s message. A config whose
+   * architecture is far off (num_hidden_layers: 100000) misses millions of names; the message
+   * stays one readable line with the first few and the count.
+   */
+  static final int LISTED = 5;
+
+  private static String listed(java.util.SortedSet<String> names) {
+    if (names.size() <= LISTED) {
+      return names.toString();
+    }
+    return names.size() + " tensors, the first " + LISTED + ": " + new ArrayList<>(names).subList(0, LISTED) + " ...";
   }
 
   /** Metadata view used by tests and tools: name → info, in {@link #names()} order. */

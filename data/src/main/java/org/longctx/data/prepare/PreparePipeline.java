@@ -70,6 +70,11 @@ public final class PreparePipeline {
     Path out = qualify(new Path(config.prepared()), conf);
     FileSystem fs = Storage.fileSystem(out, conf);
     if (fs.exists(out) && !overwrite) {
+      if (fs.getFileStatus(out).isDirectory() && !fs.exists(new Path(out, SUCCESS))) {
+        throw new OutputExistsException("data.prepared: " + out + " exists but has no " + SUCCESS + ": an incomplete prepare"
+            + " run (stopped before it finished) or another folder; pass --overwrite (or set output.overwrite: true) to redo"
+            + " it, which replaces the folder");
+      }
       throw new OutputExistsException("data.prepared: " + out + " already exists; pass --overwrite (or set output.overwrite: true) to replace it");
     }
     for (PartTask t : tasks) {
@@ -77,7 +82,8 @@ public final class PreparePipeline {
         throw new IllegalArgumentException("data.inputs: " + t.path() + " lies inside the output " + out);
       }
     }
-    Path temp = new Path(out.getParent(), out.getName() + "._tmp-" + UUID.randomUUID());
+    removeLeftovers(fs, out);
+    Path temp = new Path(out.getParent(), out.getName() + TEMP_INFIX + UUID.randomUUID());
     fs.mkdirs(new Path(temp, PrepareTasks.REJECTS));
     LOG.info("prepare: {} input file(s) → {} ({} layout, tokenizer {})", tasks.size(), out,
         config.layout().name().toLowerCase(java.util.Locale.ROOT), tokenizer.sha256().substring(0, 12));
@@ -108,6 +114,14 @@ public final class PreparePipeline {
 
       ObjectNode manifest = PrepareManifest.build(config, tokenizer, results);
       fs.delete(new Path(temp, PrepareTasks.ATTEMPTS), true);
+      for (PartResult r : results) {
+        // another prepare of the same output removes this run's temporary folder as a leftover
+        // (see removeLeftovers); never commit an output whose shards went with it
+        if (!fs.exists(new Path(temp, r.shard()))) {
+          throw new IOException(temp + " lost " + r.shard() + " while this run was writing: was another prepare of "
+              + out + " started meanwhile? Run one prepare per output at a time");
+        }
+      }
       try (OutputStream o = fs.create(new Path(temp, PrepareManifest.FILE), false)) {
         o.write(PrepareManifest.toBytes(manifest));
       }
@@ -159,11 +173,36 @@ public final class PreparePipeline {
     return out;
   }
 
+  /** Sibling folders {@code <out>._tmp-<uuid>} hold a run's output until it is committed. */
+  static final String TEMP_INFIX = "._tmp-";
+  /** Sibling folders {@code <out>._old-<uuid>} hold a replaced output until the new one is committed. */
+  static final String OLD_INFIX = "._old-";
+
+  /**
+   * Deletes {@code <out>._tmp-*} and {@code <out>._old-*} folders: a prepare killed before its
+   * commit (or between moving the old output aside and deleting it) leaves them, and nothing
+   * else ever would. Runs before this run's own temporary folder exists, so it only meets
+   * leftovers — or the folder of a concurrent prepare of the same output, which then fails
+   * rather than commit (one prepare per output at a time).
+   */
+  static void removeLeftovers(FileSystem fs, Path out) throws IOException {
+    if (!fs.exists(out.getParent())) {
+      return;
+    }
+    for (org.apache.hadoop.fs.FileStatus sibling : fs.listStatus(out.getParent())) {
+      String name = sibling.getPath().getName();
+      if (name.startsWith(out.getName() + TEMP_INFIX) || name.startsWith(out.getName() + OLD_INFIX)) {
+        LOG.info("prepare: removing {}, left by an earlier prepare of {} that did not finish", sibling.getPath(), out);
+        fs.delete(sibling.getPath(), true);
+      }
+    }
+  }
+
   /** Moves {@code temp} to {@code out} (replacing an old output) and then writes {@code _SUCCESS}. */
   static void commit(FileSystem fs, Path temp, Path out) throws IOException {
     Path old = null;
     if (fs.exists(out)) {
-      old = new Path(out.getParent(), out.getName() + "._old-" + UUID.randomUUID());
+      old = new Path(out.getParent(), out.getName() + OLD_INFIX + UUID.randomUUID());
       if (!fs.rename(out, old)) {
         throw new IOException("cannot move the old output " + out + " aside to " + old);
       }

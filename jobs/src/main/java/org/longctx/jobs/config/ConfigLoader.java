@@ -1,6 +1,8 @@
 package org.longctx.jobs.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +19,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
@@ -24,7 +27,10 @@ import java.lang.reflect.Type;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -59,15 +65,32 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
+  /**
+   * Largest config accepted, in bytes. Experiment files are a few kB; the bound keeps a wrong
+   * file (a corpus shard, a 20 MB value) from costing a minute and a GB of parsing before the
+   * error it would end in anyway.
+   */
+  public static final long MAX_CONFIG_BYTES = 1 << 20;
+
   /** Loads a YAML file and applies {@code overrides} ({@code section.key=value}). */
   public static ExperimentConfig load(Path file, List<String> overrides) {
     String text;
     try {
+      long size = Files.size(file);
+      if (size > MAX_CONFIG_BYTES) {
+        throw new ConfigException(file + ": " + size + " bytes is too large for a config file (at most " + MAX_CONFIG_BYTES
+            + " bytes); is it the right file?");
+      }
       text = Files.readString(file);
     } catch (NoSuchFileException e) {
       throw new ConfigException("config file not found: " + file);
     } catch (IOException e) {
       throw new ConfigException("cannot read config " + file + ": " + e.getMessage(), e);
+    }
+    if (readYaml(text, file.toString()).isEmpty()) {
+      // an empty file is more likely a mistake (wrong file, failed write) than a request for defaults
+      throw new ConfigException(file + ": the config file is empty (no keys); give at least one, e.g. 'name: my-run',"
+          + " or leave out --config to use the defaults");
     }
     return parse(text, file.toString(), overrides);
   }
@@ -77,8 +100,12 @@ public final class ConfigLoader {
     return parse("", "(defaults)", overrides);
   }
 
-  /** Parses YAML text; {@code source} names it in error messages. */
+  /** Parses YAML text (empty text: the defaults); {@code source} names it in error messages. */
   public static ExperimentConfig parse(String yamlText, String source, List<String> overrides) {
+    if (yamlText.length() > MAX_CONFIG_BYTES) {
+      throw new ConfigException(source + ": " + yamlText.length() + " characters is too large for a config (at most "
+          + MAX_CONFIG_BYTES + ")");
+    }
     ObjectNode user = readYaml(yamlText, source);
     liftSparkProperties(user);
     for (String override : overrides) {
@@ -111,18 +138,73 @@ public final class ConfigLoader {
   private static ObjectNode readYaml(String text, String source) {
     JsonNode node;
     try {
+      checkAliasesAndDuplicates(text, source, "");
       node = YAML.readTree(text);
     } catch (JsonProcessingException e) {
       throw new ConfigException(source + ": not valid YAML: " + e.getOriginalMessage()
           + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
     }
-    if (node == null || node.isMissingNode() || node.isNull()) {
+    // a document marker alone ("---") reads as an empty string
+    if (node == null || node.isMissingNode() || node.isNull() || node.isTextual() && node.asText().isEmpty()) {
       return JsonNodeFactory.instance.objectNode();
     }
     if (!node.isObject()) {
       throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, eval, output), got " + node.getNodeType());
     }
     return (ObjectNode) node;
+  }
+
+  /**
+   * Refuses what Jackson's YAML reading would silently get wrong: an alias ({@code *m}) reads
+   * as the anchor's name (the string {@code m}), not the anchored value, and a repeated key
+   * keeps only its last value. Both are refused with the key's full name and line.
+   *
+   * @param prefix the key the text is the value of ({@code --set train.steps=...}), or empty
+   */
+  private static void checkAliasesAndDuplicates(String text, String source, String prefix) throws JsonProcessingException {
+    try (YAMLParser p = (YAMLParser) YAML.getFactory().createParser(text)) {
+      Deque<Map<String, Integer>> keysByObject = new ArrayDeque<>();
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (t == JsonToken.START_OBJECT) {
+          keysByObject.push(new HashMap<>());
+        } else if (t == JsonToken.END_OBJECT) {
+          keysByObject.pop();
+        } else if (t == JsonToken.FIELD_NAME) {
+          int line = p.currentLocation().getLineNr();
+          Integer earlier = keysByObject.peek().putIfAbsent(p.currentName(), line);
+          if (earlier != null) {
+            throw new ConfigException(source + ": " + keyPath(prefix, p.getParsingContext()) + ": the key appears twice"
+                + " (lines " + earlier + " and " + line + "); keep one");
+          }
+        }
+        if (p.isCurrentAlias()) {
+          String key = keyPath(prefix, p.getParsingContext());
+          throw new ConfigException(source + ": " + (key.isEmpty() ? "" : key + ": ") + "YAML aliases (*" + p.getText()
+              + ") are not supported; write the value itself (line " + p.currentLocation().getLineNr() + ")");
+        }
+      }
+    } catch (JsonProcessingException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new IllegalStateException("reading a string cannot fail", e);
+    }
+  }
+
+  /** {@code train.synthetic.tasks}, {@code eval.lengths[1]}: where the parser is, as a config key. */
+  private static String keyPath(String prefix, JsonStreamContext context) {
+    Deque<String> parts = new ArrayDeque<>();
+    for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+      if (c.inObject() && c.getCurrentName() != null) {
+        parts.push(c.getCurrentName());
+      } else if (c.inArray()) {
+        parts.push("[" + Math.max(0, c.getCurrentIndex()) + "]");
+      }
+    }
+    StringBuilder sb = new StringBuilder(prefix);
+    for (String part : parts) {
+      sb.append(part.startsWith("[") || sb.length() == 0 ? "" : ".").append(part);
+    }
+    return sb.toString();
   }
 
   /** In YAML, {@code spark.*} keys sit next to {@code master}; the record keeps them in {@code conf}. */
@@ -158,6 +240,9 @@ public final class ConfigLoader {
     String raw = override.substring(eq + 1);
     JsonNode value;
     try {
+      if (!raw.isEmpty()) {
+        checkAliasesAndDuplicates(raw, "--set", path);
+      }
       value = raw.isEmpty() ? NullNode.getInstance() : YAML.readTree(raw);
     } catch (JsonProcessingException e) {
       throw new ConfigException("--set " + path + ": cannot read value '" + raw + "': " + e.getOriginalMessage());
@@ -225,6 +310,29 @@ public final class ConfigLoader {
       if (type.isRecord()) {
         checkKeys(field.getValue(), type, prefix + key + ".");
       }
+      checkIntegerRange(field.getValue(), components[index].getGenericType(), prefix + key);
+    }
+  }
+
+  /**
+   * An integer too large for its key's type: Jackson reports it without the key ("Numeric value
+   * out of range of int"), so it is caught here where the key is known.
+   */
+  private static void checkIntegerRange(JsonNode value, Type type, String key) {
+    if (type instanceof ParameterizedType p && List.class.isAssignableFrom((Class<?>) p.getRawType()) && value.isArray()) {
+      for (int i = 0; i < value.size(); i++) {
+        checkIntegerRange(value.get(i), p.getActualTypeArguments()[0], key + "[" + i + "]");
+      }
+      return;
+    }
+    if (!value.isIntegralNumber()) {
+      return;
+    }
+    boolean isInt = type == int.class || type == Integer.class;
+    boolean isLong = type == long.class || type == Long.class;
+    if (isInt && !value.canConvertToInt() || isLong && !value.canConvertToLong()) {
+      throw new ConfigException(key + ": " + value.asText() + " is out of range (an integer from "
+          + (isInt ? Integer.MIN_VALUE + " to " + Integer.MAX_VALUE : Long.MIN_VALUE + " to " + Long.MAX_VALUE) + ")");
     }
   }
 
@@ -293,6 +401,11 @@ public final class ConfigLoader {
       Throwable cause = vie.getCause() == null ? vie : vie.getCause();
       String section = path(vie);
       String message = cause.getMessage();
+      // a nested record names its own key ("synthetic.tasks.passkey: ..."); do not repeat it
+      String last = section.substring(section.lastIndexOf('.') + 1);
+      if (!last.isEmpty() && message != null && (message.startsWith(last + ".") || message.startsWith(last + ":"))) {
+        section = section.substring(0, Math.max(0, section.lastIndexOf('.')));
+      }
       return new ConfigException(source + ": " + (section.isEmpty() ? "" : section + ".") + message, e);
     }
     if (e instanceof InvalidFormatException ife) {

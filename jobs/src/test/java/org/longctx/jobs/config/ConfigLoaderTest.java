@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConfigLoaderTest {
 
@@ -20,10 +24,69 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void emptyFileGivesTheDefaults() {
+  void noConfigGivesTheDefaults() {
+    assertEquals(ExperimentConfig.defaults(), ConfigLoader.fromOverrides(List.of()));
     assertEquals(ExperimentConfig.defaults(), parse(""));
     assertEquals("local[*]", parse("").spark().master());
     assertNull(parse("").rope());
+  }
+
+  @Test
+  void anEmptyConfigFileIsRefused(@TempDir Path dir) throws IOException {
+    for (String text : List.of("", "# only a comment\n", "---\n", "{}\n")) {
+      Path file = Files.writeString(dir.resolve("empty.yaml"), text);
+      String m = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, List.of())).getMessage();
+      assertTrue(m.contains("empty.yaml: the config file is empty"), text + " → " + m);
+      assertEquals(1, m.lines().count(), m);
+    }
+  }
+
+  @Test
+  void aliasesAreRefusedNamingTheKey() {
+    String m = error("spark:\n  spark.executor.memory: &m 2g\n  spark.driver.memory: *m\n");
+    assertEquals("test.yaml: spark.spark.driver.memory: YAML aliases (*m) are not supported; write the value itself (line 3)", m);
+    m = error("train: &t {steps: 3}\neval: *t\n");
+    assertTrue(m.contains("eval: YAML aliases (*t) are not supported"), m);
+    m = error("eval:\n  lengths: [&a 128, *a]\n");
+    assertTrue(m.contains("eval.lengths[1]: YAML aliases (*a)"), m);
+    m = error("train:\n  steps: 3\n", "train.steps=*x");
+    assertTrue(m.contains("train.steps: YAML aliases (*x)"), m);
+    // an anchor alone is harmless
+    assertEquals("2g", parse("spark:\n  spark.executor.memory: &m 2g\n").spark().conf().get("spark.executor.memory"));
+  }
+
+  @Test
+  void aDuplicateKeyIsRefused() {
+    assertEquals("test.yaml: name: the key appears twice (lines 1 and 2); keep one", error("name: x\nname: y\n"));
+    String m = error("train:\n  steps: 3\n  lr: 0.1\n  steps: 4\n");
+    assertTrue(m.contains("train.steps: the key appears twice (lines 2 and 4)"), m);
+    // the same key in different sections is fine
+    assertEquals(3, parse("train: {steps: 3}\neval: {seed: 3}\n").train().steps());
+  }
+
+  @Test
+  void anIntegerOutOfRangeNamesTheKey() {
+    String m = error("", "train.steps=99999999999999");
+    assertTrue(m.startsWith("train.steps: 99999999999999 is out of range (an integer from -2147483648 to 2147483647)"), m);
+    m = error("eval:\n  lengths: [128, 99999999999]\n");
+    assertTrue(m.startsWith("eval.lengths[1]: 99999999999 is out of range"), m);
+  }
+
+  @Test
+  void aNestedSectionsKeyIsNamedOnce() {
+    String m = error("", "train.synthetic.tasks.passkey=-1");
+    assertTrue(m.contains(": train.synthetic.tasks.passkey: weight must be a number"), m);
+    assertTrue(!m.contains("synthetic.synthetic"), m);
+  }
+
+  @Test
+  void aHugeConfigFileIsRefusedBeforeParsing(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("huge.yaml");
+    Files.writeString(file, "name: x\nspark:\n  spark.foo: " + "a".repeat(20 << 20) + "\n");
+    long start = System.nanoTime();
+    String m = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, List.of())).getMessage();
+    assertTrue(m.contains("too large for a config file (at most 1048576 bytes)"), m);
+    assertTrue(System.nanoTime() - start < 2_000_000_000L, "refused without reading it");
   }
 
   @Test

@@ -1,6 +1,8 @@
 package org.longctx.trainer.metrics;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
@@ -10,7 +12,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -27,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * and at the end {@code summary.json} ({@link TrainSummary}), also logged.
  *
- * <p>A resumed run appends to the same {@code metrics.jsonl}; give {@code firstStep} (steps
- * completed before this process) so the ETA counts only this process's speed. Lines a crashed
- * run wrote after its last checkpoint appear twice; the later one is the one that counts.
+ * <p>A resumed run continues the same {@code metrics.jsonl}; give {@code firstStep} (steps
+ * completed before this process: the checkpoint's step) so the ETA counts only this process's
+ * speed. Opening drops every line of a step after {@code firstStep} — a crashed run wrote them
+ * after its last checkpoint, and the resumed run writes those steps again — and a line cut off
+ * by the crash, so the file holds each step once.
  */
 public final class MetricsLog implements Closeable {
 
@@ -73,6 +79,7 @@ public final class MetricsLog implements Closeable {
     this.nanoClock = nanoClock;
     this.console = console;
     Files.createDirectories(directory);
+    keepThrough(directory.resolve(METRICS_FILE), firstStep);
     this.out = Files.newBufferedWriter(directory.resolve(METRICS_FILE), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     this.startNanos = nanoClock.getAsLong();
@@ -80,7 +87,49 @@ public final class MetricsLog implements Closeable {
   }
 
   /**
-   * Opens (appending) {@code directory/metrics.jsonl}; the clock starts now.
+   * Rewrites {@code file} with only its lines of steps {@code <= lastStep}, in their order
+   * (replacing it atomically, so a crash here leaves either the old or the new file). Lines
+   * that do not parse (a line cut off by a kill) are dropped too.
+   */
+  static void keepThrough(Path file, long lastStep) throws IOException {
+    if (!Files.exists(file)) {
+      return;
+    }
+    List<String> kept = new ArrayList<>();
+    int dropped = 0;
+    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        long step = stepOf(line);
+        if (step >= 1 && step <= lastStep) {
+          kept.add(line);
+        } else if (!line.isBlank()) {
+          dropped++;
+        }
+      }
+    }
+    if (dropped == 0) {
+      return;
+    }
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(tmp, kept, StandardCharsets.UTF_8);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    LOG.info("{}: dropped {} line(s) after step {} (written after the checkpoint this run continues from)", file,
+        dropped, lastStep);
+  }
+
+  /** The step of a metrics line, or -1 when the line is not a complete metrics record. */
+  private static long stepOf(String line) {
+    try {
+      JsonNode node = JSON.readTree(line);
+      return node != null && node.path("step").isIntegralNumber() ? node.get("step").asLong() : -1;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * Opens {@code directory/metrics.jsonl} to append after step {@code firstStep} (see the class
+   * comment: later lines are dropped); the clock starts now.
    *
    * @param totalSteps steps the run is configured for
    * @param firstStep steps completed before this process (0 for a fresh run)

@@ -279,6 +279,62 @@ public final class AdamW implements AutoCloseable {
     }
   }
 
+  /**
+   * The live state arrays (moments, and master weights of float16 parameters) under the names
+   * {@link AdamWState} gives them, in parameter order: for writing a checkpoint one tensor at a
+   * time, straight from the device. Read them; never modify or close them.
+   */
+  public Map<String, NDArray> stateArrays() {
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    for (int i = 0; i < expAvg.length; i++) {
+      String name = parameters.get(i).name();
+      out.put(AdamWState.EXP_AVG + name, expAvg[i]);
+      out.put(AdamWState.EXP_AVG_SQ + name, expAvgSq[i]);
+      if (master[i] != null) {
+        out.put(AdamWState.MASTER + name, master[i]);
+      }
+    }
+    return java.util.Collections.unmodifiableMap(out);
+  }
+
+  /** Produces one state tensor, float32 of its parameter's shape, in a manager it is given. */
+  @FunctionalInterface
+  public interface StateSource {
+    NDArray read(String name, NDManager manager) throws java.io.IOException;
+  }
+
+  /**
+   * Restores the state tensor by tensor from {@code source} (a checkpoint file), so no more
+   * than one tensor is ever in flight besides the live state: {@link #importState} needs all
+   * of it on the Java heap at once. Every name of {@link #stateArrays()} is read; float16
+   * parameters are overwritten with their restored master weights.
+   */
+  @SuppressWarnings("try")
+  public void loadState(long step, StateSource source) throws java.io.IOException {
+    for (int i = 0; i < expAvg.length; i++) {
+      String name = parameters.get(i).name();
+      NDArray[] targets = {expAvg[i], expAvgSq[i], master[i]};
+      String[] prefixes = {AdamWState.EXP_AVG, AdamWState.EXP_AVG_SQ, AdamWState.MASTER};
+      for (int k = 0; k < targets.length; k++) {
+        if (targets[k] == null) {
+          continue;
+        }
+        try (NDManager scratch = NDManager.newBaseManager(targets[k].getDevice())) {
+          NDArray value = source.read(prefixes[k] + name, scratch);
+          if (!value.getShape().equals(targets[k].getShape()) || value.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("optimizer state: " + prefixes[k] + name + " is " + value.getDataType() + " "
+                + value.getShape() + ", the parameter needs FLOAT32 " + targets[k].getShape());
+          }
+          targets[k].set(ALL, value);
+        }
+      }
+      if (master[i] != null) {
+        writeBack(i);
+      }
+    }
+    this.step = step;
+  }
+
   /** Copies the moments (and master weights) to the host, named as {@link AdamWState} says. */
   public AdamWState exportState() {
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();

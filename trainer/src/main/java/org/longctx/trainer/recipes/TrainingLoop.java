@@ -51,7 +51,7 @@ final class TrainingLoop {
     long savedStep = lastCheckpoint == null ? -1 : step;
     boolean writes = collective.writes();
     MetricsLog metrics = writes && step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
-    try {
+    try (CpuThreads threads = CpuThreads.use(train.cpuThreads())) {
       while (step < train.steps() && !run.stop().requested()) {
         long tokens = 0;
         try (NDManager stepScope = session.manager().newSubManager()) {

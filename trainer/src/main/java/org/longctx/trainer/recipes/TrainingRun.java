@@ -14,7 +14,7 @@ import org.longctx.trainer.TrainConfig;
  *
  * <p>Output folder layout:
  * <pre>
- * OUT/metrics.jsonl        one JSON line per step (appended across resumes)
+ * OUT/metrics.jsonl        one JSON line per step, each step once (a resume drops lines after its checkpoint)
  * OUT/summary.json         the final summary
  * OUT/tokenizer/           the tokenizer the run used (copied into exports)
  * OUT/checkpoints/step-N/  training checkpoints (weights, optimizer, state), the newest K kept

@@ -93,6 +93,34 @@ class MetricsLogTest {
     assertEquals(3, Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE)).size());
   }
 
+  /** A run killed after step 7 with its last checkpoint at 5, resumed: steps 6 and 7 appear once. */
+  @Test
+  void resumeDropsTheStepsAfterTheCheckpointAndALineCutByTheKill() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    try (MetricsLog log = MetricsLog.open(dir, 10, 0, 1, clock::get, s -> { })) {
+      for (int step = 1; step <= 7; step++) {
+        clock.addAndGet(1_000_000_000L);
+        log.record(step, 10.0 - step, 1e-3, 0.1, 10, 1, false, 0);
+      }
+    }
+    Files.writeString(dir.resolve(MetricsLog.METRICS_FILE), "{\"step\":8,\"loss\":2.",
+        java.nio.file.StandardOpenOption.APPEND);
+    try (MetricsLog log = MetricsLog.open(dir, 10, 5, 1, clock::get, s -> { })) {
+      for (int step = 6; step <= 10; step++) {
+        clock.addAndGet(1_000_000_000L);
+        log.record(step, 20.0 - step, 1e-3, 0.1, 10, 1, false, 0);
+      }
+    }
+    List<String> lines = Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE));
+    assertEquals(10, lines.size(), String.join("\n", lines));
+    for (int i = 0; i < lines.size(); i++) {
+      JsonNode row = JSON.readTree(lines.get(i));
+      assertEquals(i + 1, row.get("step").asLong());
+      assertEquals(i + 1 <= 5 ? 10.0 - (i + 1) : 20.0 - (i + 1), row.get("loss").asDouble(), "the resumed run's row wins");
+    }
+    assertFalse(Files.exists(dir.resolve(MetricsLog.METRICS_FILE + ".tmp")));
+  }
+
   @Test
   void durationFormat() {
     assertEquals("1:01:01", MetricsLog.duration(3661));

@@ -37,7 +37,7 @@ final class RecipeFixtures {
   static TrainConfig train(String recipe, int steps, int seqLen, String packing, int checkpointEvery,
       TrainConfig.Synthetic synthetic) {
     return new TrainConfig(recipe, steps, 1e-2, 7, 2, 2, seqLen, packing, "cosine", Math.min(3, steps), 0.1, 0.1, 0.9, 0.95,
-        1e-8, 1.0, checkpointEvery, 2, 5, true, "float32", synthetic);
+        1e-8, 1.0, checkpointEvery, 2, 5, true, "float32", 1, synthetic);
   }
 
   static TrainConfig.Synthetic synthetic(double fraction) {

@@ -41,6 +41,18 @@ class RecipeResumeTest {
     return new ModelConfig("", "float32", 0, RecipeFixtures.tinyInit(32));
   }
 
+  /** Float16 parameters: the master weights go to the checkpoint and come back tensor by tensor. */
+  @Test
+  void float16ResumesBitwiseWithItsMasterWeights() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 20, 16, "split", 10, RecipeFixtures.synthetic(1.0));
+    RecipeResumeSupport.resumesBitwise(dir, train, new ModelConfig("", "float16", 0, RecipeFixtures.tinyInit(32)),
+        DataConfig.defaults(), null, RecipeResumeSupport::pretrain);
+    try (org.longctx.checkpoints.safetensors.SafetensorsReader r = org.longctx.checkpoints.safetensors.SafetensorsReader.open(
+        Storage.path(dir.resolve("resumed/checkpoints/step-000020")), "optimizer", Storage.defaultConf())) {
+      assertTrue(r.names().stream().anyMatch(n -> n.startsWith("master.")), r.names().toString());
+    }
+  }
+
   @Test
   void pretrainResumesBitwiseWithSplitPacking() throws IOException {
     TrainConfig train = RecipeFixtures.train("pretrain", 20, 24, "split", 10, RecipeFixtures.synthetic(1.0));
@@ -95,6 +107,19 @@ class RecipeResumeTest {
     e = assertThrows(IllegalArgumentException.class,
         () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
     assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+  }
+
+  /** A run killed before its first checkpoint left metrics; a fresh run there would append from step 1 again. */
+  @Test
+  void aFreshRunRefusesAFolderWithMetricsOfAnEarlierRun() throws IOException {
+    TrainConfig train = RecipeFixtures.train("pretrain", 2, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    Path out = dir.resolve("run");
+    Files.createDirectories(out);
+    Files.writeString(out.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":5.0}\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainingSession.trainAlone(RecipeFixtures.run(train, scratch(), DataConfig.defaults(), null, out, false)));
+    assertTrue(e.getMessage().contains("metrics.jsonl") && e.getMessage().contains("output.overwrite"), e.getMessage());
+    assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "the earlier metrics are untouched");
   }
 
   @Test

@@ -184,7 +184,7 @@ class TrainingDataTest {
   void aRunNeverSeesTheSamplesOfAnEvaluationSeed() throws Exception {
     // evaluations use small seeds; training draws its synthetic documents under a derived seed
     TrainConfig t = new TrainConfig("pretrain", 10, 1e-3, 0, 1, 1, 16, "split", "cosine", 0, 0, 0, 0.9, 0.95, 1e-8, 1,
-        0, 1, 1, false, "float32", new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 300, 300, 5));
+        0, 1, 1, false, "float32", 1, new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 300, 300, 5));
     try (TrainingData d = TrainingData.open(t, DataConfig.defaults(), tokenizer, null)) {
       String key = org.longctx.data.synth.SynthTasks.passkey(0, 0, 300, 5, 0.5).meta().get("answer").toString();
       int[] doc = d.nextDocument().tokens();
