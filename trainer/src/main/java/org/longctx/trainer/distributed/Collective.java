@@ -1,5 +1,6 @@
 package org.longctx.trainer.distributed;
 
+import java.util.List;
 import org.longctx.trainer.optim.Gradients;
 
 /**
@@ -23,6 +24,12 @@ public interface Collective extends AutoCloseable {
 
   /** The mean of {@code value} over the replicas (a step's loss). */
   double average(double value);
+
+  /**
+   * Every replica's {@code value}, by rank, the same list on every replica. The checkpoint needs
+   * it: rank 0 writes every replica's data cursor, and each replica's cursor is its own.
+   */
+  List<String> allGather(String value);
 
   /** Returns once every replica has called it. */
   void barrier();
