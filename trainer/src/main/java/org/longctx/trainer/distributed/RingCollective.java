@@ -1,6 +1,9 @@
 package org.longctx.trainer.distributed;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -25,6 +28,7 @@ import org.longctx.trainer.optim.Gradients;
  * retries the stage from the latest checkpoint.
  */
 public final class RingCollective implements Collective {
+  private static final NDIndex ALL = new NDIndex("...");
   private final Ring ring;
   private ByteBuffer flat;
 
@@ -78,7 +82,12 @@ public final class RingCollective implements Collective {
     int offset = 0;
     for (NDArray g : arrays) {
       int length = Math.toIntExact(g.size() * Float.BYTES);
-      g.set(flat.slice(offset, length).order(ByteOrder.nativeOrder()));
+      // copied into the gradient's own storage: NDArray.set(Buffer) would instead point this
+      // handle at the buffer (on CPU), leaving the parameter's gradient untouched
+      try (NDManager scope = g.getManager().newSubManager()) {
+        NDArray mean = scope.create(flat.slice(offset, length).order(ByteOrder.nativeOrder()), g.getShape(), DataType.FLOAT32);
+        g.set(ALL, mean);
+      }
       offset += length;
     }
   }

@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * and at the end {@code summary.json} ({@link TrainSummary}), also logged.
  *
  * <p>A resumed run appends to the same {@code metrics.jsonl}; give {@code firstStep} (steps
- * completed before this process) so the ETA counts only this process's speed. Lines a crashed
- * run wrote after its last checkpoint appear twice; the later one is the one that counts.
+ * completed before this process, the checkpoint it resumed) so the ETA counts only this
+ * process's speed. Lines a crashed run wrote after its last checkpoint are dropped when the file
+ * is opened (those steps run again), so every step appears exactly once.
  */
 public final class MetricsLog implements Closeable {
 
@@ -73,10 +74,47 @@ public final class MetricsLog implements Closeable {
     this.nanoClock = nanoClock;
     this.console = console;
     Files.createDirectories(directory);
+    dropStepsAfter(directory.resolve(METRICS_FILE), firstStep);
     this.out = Files.newBufferedWriter(directory.resolve(METRICS_FILE), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     this.startNanos = nanoClock.getAsLong();
     this.lastNanos = startNanos;
+  }
+
+  /**
+   * Rewrites {@code file} without the lines of steps after {@code lastKept}: a run that crashed
+   * (or whose Spark stage was retried) logged steps past its last checkpoint, and the resumed
+   * run logs them again. Written to a temporary file and moved over, so a crash here loses
+   * nothing.
+   */
+  static void dropStepsAfter(Path file, long lastKept) throws IOException {
+    if (!Files.exists(file)) {
+      return;
+    }
+    java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    java.util.List<String> kept = new java.util.ArrayList<>(lines.size());
+    for (String line : lines) {
+      if (line.isBlank()) {
+        continue;
+      }
+      long step;
+      try {
+        step = JSON.readTree(line).path("step").asLong(Long.MAX_VALUE);
+      } catch (IOException e) {
+        step = Long.MAX_VALUE; // a line cut by a crash: its step runs again
+      }
+      if (step <= lastKept) {
+        kept.add(line);
+      }
+    }
+    if (kept.size() == lines.size()) {
+      return;
+    }
+    LOG.info("{}: dropped {} line(s) of steps after {} (they run again from the checkpoint)", file, lines.size() - kept.size(),
+        lastKept);
+    Path tmp = file.resolveSibling(METRICS_FILE + ".tmp");
+    Files.write(tmp, kept, StandardCharsets.UTF_8);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /**
