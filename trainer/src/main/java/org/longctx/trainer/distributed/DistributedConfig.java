@@ -45,7 +45,7 @@ public record DistributedConfig(int workers, String backend, int timeoutS, int b
   }
 
   /** Whether the run starts replicas on Spark executors rather than training in this process. */
-  public boolean isDistributed() {
+  public boolean usesExecutors() {
     return workers > 1;
   }
 }

@@ -30,6 +30,7 @@ import org.longctx.trainer.optim.Gradients;
 public final class RingCollective implements Collective {
   private static final NDIndex ALL = new NDIndex("...");
   private final Ring ring;
+  private final List<Double> gradientSeconds = new ArrayList<>();
   private ByteBuffer flat;
 
   public RingCollective(Ring ring) {
@@ -39,6 +40,14 @@ public final class RingCollective implements Collective {
   /** The ring (for its traffic and time figures). */
   public Ring ring() {
     return ring;
+  }
+
+  /**
+   * Seconds each {@link #averageGradients} call took (one per step): copying the gradients out
+   * and back and the all-reduce, waiting for slower replicas included.
+   */
+  public List<Double> gradientSeconds() {
+    return List.copyOf(gradientSeconds);
   }
 
   @Override
@@ -56,6 +65,7 @@ public final class RingCollective implements Collective {
     if (ring.worldSize() == 1) {
       return;
     }
+    long start = System.nanoTime();
     List<NDArray> arrays = gradients.arrays();
     long total = 0;
     for (NDArray g : arrays) {
@@ -90,6 +100,7 @@ public final class RingCollective implements Collective {
       }
       offset += length;
     }
+    gradientSeconds.add((System.nanoTime() - start) / 1e9);
   }
 
   @Override
