@@ -31,13 +31,15 @@ import org.longctx.trainer.distributed.Ring;
  * convention), and the copy bound: {@code size / t_copy}, where {@code t_copy} is the median
  * time of one direct-to-direct {@link ByteBuffer#put} of {@code size} bytes in this JVM. The
  * ratio {@code algbw / copy} says how close the all-reduce gets to moving the buffer once
- * through memory. On one machine every rank shares the same cores and memory bus, so the ratio
+ * through memory; {@code tcp} is one loopback TCP stream's bandwidth for the same bytes (the
+ * kernel copies each byte twice), the ceiling of any collective over TCP on one machine. On one machine every rank shares the same cores and memory bus, so the ratio
  * is a lower bound of what separate machines with a fast network would see per rank.
  */
 final class AllReduceBench {
   private AllReduceBench() {}
 
-  record Figure(int ranks, long bytes, double seconds, double algbwGBs, double busbwGBs, double copyGBs, double ratio) {}
+  record Figure(int ranks, long bytes, double seconds, double algbwGBs, double busbwGBs, double copyGBs, double ratio,
+      double tcpGBs) {}
 
   static int run(Args args) throws Exception {
     List<Integer> ranks = ints(args.value("--ranks").orElse("2,4"));
@@ -48,13 +50,14 @@ final class AllReduceBench {
       throw new UsageException("need --rounds >= 1, --bucket-mb >= 1, --ranks in [2, 64], --sizes-mb in [1, 1024]");
     }
     List<Figure> figures = new ArrayList<>();
-    System.out.printf(Locale.ROOT, "%6s %9s %10s %10s %10s %10s %7s%n", "ranks", "size", "time", "algbw", "busbw", "copy", "ratio");
+    System.out.printf(Locale.ROOT, "%6s %9s %10s %10s %10s %10s %7s %10s%n", "ranks", "size", "time", "algbw", "busbw", "copy", "ratio",
+        "tcp");
     for (int n : ranks) {
       for (int mb : sizes) {
         Figure f = measure(n, (long) mb << 20, rounds, bucketMb << 20);
         figures.add(f);
-        System.out.printf(Locale.ROOT, "%6d %6d MB %8.2f ms %6.2f GB/s %6.2f GB/s %6.2f GB/s %6.0f %%%n", f.ranks(), mb,
-            f.seconds() * 1e3, f.algbwGBs(), f.busbwGBs(), f.copyGBs(), 100 * f.ratio());
+        System.out.printf(Locale.ROOT, "%6d %6d MB %8.2f ms %6.2f GB/s %6.2f GB/s %6.2f GB/s %6.0f %% %6.2f GB/s%n", f.ranks(), mb,
+            f.seconds() * 1e3, f.algbwGBs(), f.busbwGBs(), f.copyGBs(), 100 * f.ratio(), f.tcpGBs());
       }
     }
     if (args.value("--json").isPresent()) {
@@ -138,7 +141,7 @@ final class AllReduceBench {
       double copy = copySeconds(size, rounds);
       double algbw = bytes / seconds / 1e9;
       double copyGBs = bytes / copy / 1e9;
-      return new Figure(n, bytes, seconds, algbw, algbw * 2 * (n - 1) / n, copyGBs, algbw / copyGBs);
+      return new Figure(n, bytes, seconds, algbw, algbw * 2 * (n - 1) / n, copyGBs, algbw / copyGBs, bytes / tcpSeconds(size, rounds) / 1e9);
     } finally {
       rings.forEach(Ring::close);
       for (ServerSocketChannel s : listeners) {
@@ -161,6 +164,45 @@ final class AllReduceBench {
       }
     }
     return median(times);
+  }
+
+  /**
+   * Median time of sending {@code size} bytes through one loopback TCP connection between two
+   * threads of this JVM: what the kernel's two copies per byte allow, the ceiling of any
+   * TCP collective on one machine.
+   */
+  static double tcpSeconds(int size, int rounds) throws Exception {
+    try (ServerSocketChannel server = ServerSocketChannel.open()) {
+      server.bind(new InetSocketAddress("127.0.0.1", 0));
+      ExecutorService writer = Executors.newSingleThreadExecutor();
+      try (java.nio.channels.SocketChannel out = java.nio.channels.SocketChannel.open(server.getLocalAddress());
+          java.nio.channels.SocketChannel in = server.accept()) {
+        ByteBuffer send = ByteBuffer.allocateDirect(size);
+        ByteBuffer receive = ByteBuffer.allocateDirect(size);
+        double[] times = new double[rounds];
+        for (int round = -1; round < rounds; round++) {
+          Future<?> sent = writer.submit(() -> {
+            send.clear();
+            while (send.hasRemaining()) {
+              out.write(send);
+            }
+            return null;
+          });
+          long t0 = System.nanoTime();
+          receive.clear();
+          while (receive.hasRemaining()) {
+            in.read(receive);
+          }
+          sent.get();
+          if (round >= 0) {
+            times[round] = (System.nanoTime() - t0) / 1e9;
+          }
+        }
+        return median(times);
+      } finally {
+        writer.shutdownNow();
+      }
+    }
   }
 
   private static double median(double[] values) {
