@@ -87,25 +87,10 @@ final class AllReduceBench {
 
   static Figure measure(int n, long bytes, int rounds, int bucketBytes) throws Exception {
     int size = Math.toIntExact(bytes);
-    List<ServerSocketChannel> listeners = new ArrayList<>();
-    List<InetSocketAddress> addresses = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      ServerSocketChannel s = Ring.listen("127.0.0.1", 0);
-      listeners.add(s);
-      addresses.add((InetSocketAddress) s.getLocalAddress());
-    }
-    byte[] secret = Ring.newSecret();
     ExecutorService pool = Executors.newFixedThreadPool(n);
     List<Ring> rings = new ArrayList<>();
     try {
-      List<Future<Ring>> joins = new ArrayList<>();
-      for (int r = 0; r < n; r++) {
-        int rank = r;
-        joins.add(pool.submit(() -> Ring.connect(rank, addresses, listeners.get(rank), secret, Duration.ofSeconds(120), bucketBytes)));
-      }
-      for (Future<Ring> f : joins) {
-        rings.add(f.get());
-      }
+      rings = Ring.loopback(n, Ring.newSecret(), Duration.ofSeconds(120), bucketBytes, pool);
       List<ByteBuffer> buffers = new ArrayList<>();
       for (int r = 0; r < n; r++) {
         ByteBuffer b = ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
@@ -144,9 +129,6 @@ final class AllReduceBench {
       return new Figure(n, bytes, seconds, algbw, algbw * 2 * (n - 1) / n, copyGBs, algbw / copyGBs, bytes / tcpSeconds(size, rounds) / 1e9);
     } finally {
       rings.forEach(Ring::close);
-      for (ServerSocketChannel s : listeners) {
-        s.close();
-      }
       pool.shutdownNow();
     }
   }

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -193,6 +194,43 @@ public final class Ring implements AutoCloseable {
       throw e;
     } finally {
       listener.close();
+    }
+  }
+
+  /**
+   * {@code n} ranks of one ring in this JVM on loopback, joined by threads of {@code pool} (each
+   * join waits for its neighbours, so they must run at once): for benchmarks and tests.
+   */
+  public static List<Ring> loopback(int n, byte[] secret, Duration timeout, int bucketBytes, ExecutorService pool) throws IOException {
+    List<ServerSocketChannel> listeners = new java.util.ArrayList<>();
+    List<InetSocketAddress> addresses = new java.util.ArrayList<>();
+    List<java.util.concurrent.Future<Ring>> joins = new java.util.ArrayList<>();
+    List<Ring> rings = new java.util.ArrayList<>();
+    try {
+      for (int r = 0; r < n; r++) {
+        ServerSocketChannel s = listen("127.0.0.1", 0);
+        listeners.add(s);
+        addresses.add((InetSocketAddress) s.getLocalAddress());
+      }
+      for (int r = 0; r < n; r++) {
+        int rank = r;
+        joins.add(pool.submit(() -> connect(rank, addresses, listeners.get(rank), secret, timeout, bucketBytes)));
+      }
+      for (java.util.concurrent.Future<Ring> f : joins) {
+        rings.add(f.get());
+      }
+      return rings;
+    } catch (ExecutionException e) {
+      rings.forEach(Ring::close);
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      rings.forEach(Ring::close);
+      throw new InterruptedIOException("interrupted while joining a loopback ring");
+    } finally {
+      for (ServerSocketChannel s : listeners) {
+        closeQuietly(s);
+      }
     }
   }
 

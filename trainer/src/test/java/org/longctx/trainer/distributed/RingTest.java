@@ -39,22 +39,7 @@ class RingTest {
 
   /** Listens on loopback for each rank, then joins all of them at once (each join waits for its neighbours). */
   private List<Ring> ring(int n, byte[] secret, Duration timeout, int bucketBytes) throws Exception {
-    List<ServerSocketChannel> listeners = new ArrayList<>();
-    List<InetSocketAddress> addresses = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      ServerSocketChannel s = Ring.listen("127.0.0.1", 0);
-      listeners.add(s);
-      addresses.add((InetSocketAddress) s.getLocalAddress());
-    }
-    List<Future<Ring>> joins = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      int rank = r;
-      joins.add(pool.submit(() -> Ring.connect(rank, addresses, listeners.get(rank), secret, timeout, bucketBytes)));
-    }
-    List<Ring> out = new ArrayList<>();
-    for (Future<Ring> f : joins) {
-      out.add(f.get());
-    }
+    List<Ring> out = Ring.loopback(n, secret, timeout, bucketBytes, pool);
     rings.addAll(out);
     return out;
   }
