@@ -70,11 +70,20 @@ public final class BenchJob {
                 its own process with --threads intra-op threads (default: all cores), the two
                 alternating for --rounds rounds (default 3); prints the best round of each and
                 their ratio
+                With --workers N --master URL: the same model and global batch trained by N
+                replicas on the master's executors (distributed.workers: N, the ring); prints
+                the step time split into compute and gradient exchange
       pose-memory
                 peak memory of a PoSE step (--seq-len Lc tokens, default 512, positions up to
                 --factor × Lc, default 8) next to a plain step of Lc tokens and a full-length
                 step of factor × Lc tokens, same model (yarn ×factor), --batch 1, each in its
                 own process
+
+      allreduce ring all-reduce bandwidth (the ring of distributed training, docs/distributed.md):
+                --ranks (default 2,4) ranks as threads of this JVM on loopback, buffers of
+                --sizes-mb (default 1,4,16,64,256) MB in --bucket-mb buckets (default 32),
+                median of --rounds (default 5) after a warm-up; prints the algorithm and bus
+                bandwidth against the bound of a plain memory copy of the same bytes
 
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
@@ -85,7 +94,11 @@ public final class BenchJob {
       Set.of(), Set.of("--mb", "--files", "--cores", "--doc-chars", "--seed", "--rounds", "--json", "--keep", "--tokenizer",
           // bench train / pose-memory (TrainBench)
           "--hidden", "--layers", "--heads", "--intermediate", "--batch", "--seq-len", "--warmup", "--steps", "--factor",
-          "--threads", "--python", "--torch-script"),
+          "--threads", "--python", "--torch-script",
+          // bench allreduce (AllReduceBench)
+          "--ranks", "--sizes-mb", "--bucket-mb",
+          // bench train --workers N (TrainBench.distributed)
+          "--workers", "--master"),
       BenchJob::run);
 
   private BenchJob() {}
@@ -97,13 +110,14 @@ public final class BenchJob {
   static int run(Args args) throws Exception {
     List<String> words = args.positionals();
     if (words.size() != 1) {
-      throw new UsageException("give one benchmark: prepare, train, pose-memory");
+      throw new UsageException("give one benchmark: prepare, train, pose-memory, allreduce");
     }
     return switch (words.get(0)) {
       case "prepare" -> prepare(args);
       case "train" -> TrainBench.train(args);
       case "pose-memory" -> TrainBench.poseMemory(args);
-      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory");
+      case "allreduce" -> AllReduceBench.run(args);
+      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory, allreduce");
     };
   }
 

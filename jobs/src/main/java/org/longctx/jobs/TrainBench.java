@@ -79,6 +79,9 @@ final class TrainBench {
   // ---- parents (run by BenchJob) ----
 
   static int train(Args args) throws Exception {
+    if (args.value("--workers").isPresent()) {
+      return distributed(args);
+    }
     Shape s = Shape.of(args, 8, 512, 5);
     int rounds = args.intValue("--rounds", 3);
     if (rounds < 1) {
@@ -129,6 +132,85 @@ final class TrainBench {
     writeJson(args, Map.of("benchmark", "train", "longctx", java, "pytorch_eager", torch, "longctx_rounds", javaRuns,
         "pytorch_eager_rounds", torchRuns));
     return 0;
+  }
+
+  /**
+   * {@code bench train --workers N}: the same model and global batch trained by N replicas on
+   * the Spark master's executors (the ring, as {@code longctx train} with
+   * {@code distributed.workers: N} runs it); each replica takes {@code batch / N} rows. Reports
+   * the step time of the timed steps (rank 0's metrics) split into the gradient exchange
+   * (copies and ring all-reduce, waiting for the slower replica included) and the rest
+   * (forward, backward, optimizer).
+   */
+  static int distributed(Args args) throws Exception {
+    Shape s = Shape.of(args, 8, 512, 3);
+    int workers = args.intValue("--workers", 2);
+    if (workers < 2 || s.batch % workers != 0 || s.warmup < 1) {
+      throw new UsageException("--workers must be >= 2 and divide --batch " + s.batch + " (got " + workers + "), and --warmup >= 1");
+    }
+    String master = args.value("--master").orElseThrow(() -> new UsageException(
+        "--workers needs --master (spark://host:7077, yarn, k8s://..., local-cluster[N,1,4096]); one JVM cannot hold two replicas"));
+    Path out = Files.createTempDirectory("longctx-bench-train-dp");
+    try {
+      String yaml = """
+          name: bench-train-dp
+          output: {dir: '%s'}
+          spark: {master: '%s'}
+          model:
+            init: {vocab_size: %d, hidden_size: %d, intermediate_size: %d, num_hidden_layers: %d, num_attention_heads: %d, max_position_embeddings: %d}
+          train:
+            recipe: pretrain
+            steps: %d
+            lr: 1.0e-4
+            batch_size: %d
+            seq_len: %d
+            checkpoint_every: 0
+            keep_checkpoints: 1
+            log_every: 1
+            export_at_end: false
+            synthetic: {fraction: 1.0, tasks: {copy: 1.0}, min_chars: %d, max_chars: %d}
+          distributed: {workers: %d, timeout_s: 1800}
+          """.formatted(out.resolve("run"), master, s.vocab, s.hidden, s.intermediate, s.layers, s.heads, s.seqLen, s.warmup + s.steps,
+          s.batch / workers, s.seqLen, s.seqLen, 2 * s.seqLen, workers);
+      org.longctx.jobs.config.ExperimentConfig config = org.longctx.jobs.config.ConfigLoader.parse(yaml, "bench train --workers",
+          List.of());
+      System.out.printf("bench train --workers %d on %s: Llama hidden %d, %d layers, %d heads, MLP %d, vocab %d; global batch %d × %d "
+          + "tokens (%d per replica); %d warm-up + %d timed steps%n", workers, master, s.hidden, s.layers, s.heads, s.intermediate,
+          s.vocab, s.batch, s.seqLen, s.batch / workers, s.warmup, s.steps);
+      org.longctx.jobs.spark.DistributedTraining.Outcome o = org.longctx.jobs.spark.DistributedTraining.train(config, false);
+      List<Double> elapsed = new ArrayList<>();
+      for (String line : Files.readAllLines(out.resolve("run/metrics.jsonl"))) {
+        elapsed.add(JSON.readTree(line).get("elapsed_s").asDouble());
+      }
+      double stepSeconds = (elapsed.get(elapsed.size() - 1) - elapsed.get(s.warmup - 1)) / s.steps;
+      double exchange = o.gradientSeconds().subList(s.warmup, o.gradientSeconds().size()).stream()
+          .mapToDouble(Double::doubleValue).sum() / s.steps;
+      long parameters = 0;
+      try (org.longctx.checkpoints.safetensors.SafetensorsReader r = org.longctx.checkpoints.safetensors.SafetensorsReader.open(
+          out.resolve("run/checkpoints").resolve(org.longctx.checkpoints.training.CheckpointStore.directoryName(s.warmup + s.steps)))) {
+        for (String name : r.names()) {
+          parameters += r.info(name).elements();
+        }
+      }
+      System.out.printf(java.util.Locale.ROOT, "  %,d parameters (%.0f MB of float32 gradient per step)%n", parameters, parameters * 4 / 1e6);
+      System.out.printf(java.util.Locale.ROOT, "  step %.2f s = compute %.2f s + gradient exchange %.3f s (%.1f %% communication)%n",
+          stepSeconds, stepSeconds - exchange, exchange, 100 * exchange / stepSeconds);
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("benchmark", "train-distributed");
+      figures.put("workers", workers);
+      figures.put("master", master);
+      figures.put("parameters", parameters);
+      figures.put("global_batch", s.batch);
+      figures.put("seq_len", s.seqLen);
+      figures.put("step_s", stepSeconds);
+      figures.put("gradient_exchange_s", exchange);
+      figures.put("communication_share", exchange / stepSeconds);
+      figures.put("gradient_exchange_per_step_s", o.gradientSeconds());
+      writeJson(args, figures);
+      return 0;
+    } finally {
+      org.longctx.checkpoints.Storage.deleteTree(out);
+    }
   }
 
   /** The round with the most tokens/s: the one least disturbed by whatever else the machine ran. */

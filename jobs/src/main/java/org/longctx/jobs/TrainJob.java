@@ -24,7 +24,8 @@ public final class TrainJob {
   static final String USAGE = """
       Usage: longctx train --config X.yaml [--resume] [--set section.key=value]...
 
-      Runs train.recipe in this process (one replica; CPU float32):
+      Runs train.recipe in this process (one replica; CPU float32), or with distributed.workers N > 1
+      as N data-parallel replicas on the Spark master's executors (docs/distributed.md):
         pretrain  causal LM on packed rows of train.seq_len tokens, from model.init (random,
                   seeded) or from model.path
         pose      PoSE fine-tuning of model.path: train at Lc = train.seq_len while position ids
@@ -74,6 +75,15 @@ public final class TrainJob {
       Storage.deleteTree(out);
     }
     JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
+    if (config.distributed().usesExecutors()) {
+      // only here are Spark classes loaded: a one-process run needs none of them
+      org.longctx.jobs.spark.DistributedTraining.Outcome outcome = org.longctx.jobs.spark.DistributedTraining.train(config, resume);
+      System.out.println(outcome.describe());
+      System.out.printf(java.util.Locale.ROOT, "  replicas:   %d (ring), %.1f s in the ring of %.1f s of steps (%.1f %%), %s stage attempt(s)%n",
+          config.distributed().workers(), outcome.communicationSeconds(), outcome.trainSeconds(), 100 * outcome.communicationShare(),
+          outcome.stageAttempt() + 1);
+      return outcome.stoppedBy() == null ? 0 : 143;
+    }
     TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out, resume,
         experiment, stop);
     TrainingResult result = TrainingSession.trainAlone(run);
@@ -84,7 +94,8 @@ public final class TrainJob {
     return 0;
   }
 
-  static String describe(TrainingResult r, Path out) {
+  /** The summary {@code longctx train} prints (also rank 0's report in a distributed run). */
+  public static String describe(TrainingResult r, Path out) {
     StringBuilder sb = new StringBuilder();
     sb.append("train ").append(r.recipe()).append(": step ").append(r.step()).append('/').append(r.totalSteps());
     if (r.summary() != null) {

@@ -103,6 +103,15 @@ public final class StandaloneCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * The executor JVMs worker {@code worker} (0-based) runs for applications now, found among
+   * its child processes by their main class.
+   */
+  public List<ProcessHandle> executors(int worker) {
+    Process p = processes.get(1 + worker); // the master was started first
+    return p.descendants().filter(h -> h.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).toList();
+  }
+
   /** Result of one spark-submit: its exit status and everything it printed. */
   public record Submission(int exitCode, String output) {}
 

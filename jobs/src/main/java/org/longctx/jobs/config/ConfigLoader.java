@@ -149,7 +149,7 @@ public final class ConfigLoader {
       return JsonNodeFactory.instance.objectNode();
     }
     if (!node.isObject()) {
-      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, eval, output), got " + node.getNodeType());
+      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, distributed, eval, output), got " + node.getNodeType());
     }
     return (ObjectNode) node;
   }

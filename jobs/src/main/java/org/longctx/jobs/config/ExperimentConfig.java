@@ -6,6 +6,7 @@ import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
+import org.longctx.trainer.distributed.DistributedConfig;
 
 /**
  * One experiment, as written in a YAML file under {@code configs/}. Each section is the
@@ -15,6 +16,7 @@ import org.longctx.trainer.TrainConfig;
  * @param name names the run; the default output folder is {@code runs/<name>}
  * @param rope null keeps the rope scaling in the model's {@code config.json}
  * @param pose the pose recipe's keys
+ * @param distributed data-parallel training across Spark executors (docs/distributed.md)
  */
 public record ExperimentConfig(
     String name,
@@ -24,6 +26,7 @@ public record ExperimentConfig(
     RopeConfig rope,
     TrainConfig train,
     PoseConfig pose,
+    DistributedConfig distributed,
     EvalConfig eval,
     OutputConfig output) {
 
@@ -42,6 +45,7 @@ public record ExperimentConfig(
         null,
         TrainConfig.defaults(),
         PoseConfig.defaults(),
+        DistributedConfig.defaults(),
         EvalConfig.defaults(),
         OutputConfig.defaults());
   }

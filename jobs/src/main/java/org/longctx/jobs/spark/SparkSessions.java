@@ -65,7 +65,11 @@ public final class SparkSessions {
 
   /** Starts (or joins) the session for {@code jobName}. */
   public static SparkSession create(SparkSettings settings, String jobName) {
-    SparkConf conf = conf(settings, jobName);
+    return create(conf(settings, jobName));
+  }
+
+  /** Starts (or joins) a session from a configuration made by {@link #conf} (and adjusted by the job). */
+  public static SparkSession create(SparkConf conf) {
     long start = System.nanoTime();
     SparkSession session = SparkSession.builder().config(conf).getOrCreate();
     LOG.info("spark {} on {} ready in {} ms", session.version(), conf.get("spark.master"),

@@ -1,5 +1,6 @@
 package org.longctx.trainer.distributed;
 
+import java.util.List;
 import org.longctx.trainer.optim.Gradients;
 
 /**
@@ -7,8 +8,8 @@ import org.longctx.trainer.optim.Gradients;
  * same model, computes gradients on its own share of the data, and the loop averages the
  * gradients here between backward and clipping, so clipping and the optimizer see the global
  * gradient and every replica takes the same step. Rank 0 alone writes checkpoints, metrics and
- * exports. {@link SingleProcess} is the one-replica implementation; a multi-process one (a ring
- * over TCP, NCCL) is one more class behind this interface.
+ * exports. {@link SingleProcess} is the one-replica implementation, {@link RingCollective} the
+ * replicas of a Spark barrier stage joined by a ring over TCP; NCCL would be one more class.
  */
 public interface Collective extends AutoCloseable {
 
@@ -23,6 +24,12 @@ public interface Collective extends AutoCloseable {
 
   /** The mean of {@code value} over the replicas (a step's loss). */
   double average(double value);
+
+  /**
+   * Every replica's {@code value}, by rank, the same list on every replica. The checkpoint needs
+   * it: rank 0 writes every replica's data cursor, and each replica's cursor is its own.
+   */
+  List<String> allGather(String value);
 
   /** Returns once every replica has called it. */
   void barrier();

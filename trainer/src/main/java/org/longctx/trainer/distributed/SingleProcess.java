@@ -1,5 +1,6 @@
 package org.longctx.trainer.distributed;
 
+import java.util.List;
 import org.longctx.trainer.optim.Gradients;
 
 /** One replica: nothing to exchange. */
@@ -25,6 +26,11 @@ public final class SingleProcess implements Collective {
   @Override
   public double average(double value) {
     return value;
+  }
+
+  @Override
+  public List<String> allGather(String value) {
+    return List.of(value);
   }
 
   @Override

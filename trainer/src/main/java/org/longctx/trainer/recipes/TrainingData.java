@@ -3,6 +3,7 @@ package org.longctx.trainer.recipes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,12 @@ import org.longctx.trainer.TrainConfig;
  *
  * <p>Synthetic documents use the generators' seed {@code mix(train.seed ^ "train")}, far from
  * the small seeds evaluations use, so training never sees an evaluation sample.
+ *
+ * <p>Data-parallel replicas shard the order by rank: replica {@code r} of {@code N} draws
+ * documents {@code r, r + N, r + 2N, …} and, of the prepared stream, elements
+ * {@code r, r + N, …} ({@link TokenStream}), so the replicas together see every document once,
+ * with no overlap and no gap. Each replica's cursor is its own; the checkpoint keeps all of
+ * them ({@link #combine}, {@link #forRank}).
  */
 public final class TrainingData implements AutoCloseable {
   static final int CURSOR_FORMAT = 1;
@@ -56,20 +63,24 @@ public final class TrainingData implements AutoCloseable {
   private final TokenStream stream;
   private final List<String> taskNames;
   private final double[] taskWeights;
+  private final int worldSize;
 
   private long index;
   private int[] pending;
   private DataCursor preparedBeforePending;
   private int offset;
 
-  private TrainingData(TrainConfig train, DataConfig data, TextTokenizer tokenizer, PreparedDataset prepared, DataCursor start) {
+  private TrainingData(TrainConfig train, DataConfig data, TextTokenizer tokenizer, PreparedDataset prepared, DataCursor start,
+      int rank, int worldSize) {
     this.synthetic = train.synthetic();
     this.seed = train.seed();
     this.synthSeed = mix(train.seed() ^ SYNTH_SALT);
     this.data = data;
     this.tokenizer = tokenizer;
     this.prepared = prepared;
-    this.stream = prepared == null ? null : new TokenStream(prepared, 0, 1, start);
+    this.stream = prepared == null ? null : new TokenStream(prepared, rank, worldSize, start);
+    this.worldSize = worldSize;
+    this.index = rank;
     this.taskNames = List.copyOf(synthetic.tasks().keySet());
     this.taskWeights = new double[taskNames.size()];
     double total = synthetic.tasks().values().stream().mapToDouble(Double::doubleValue).sum();
@@ -87,6 +98,20 @@ public final class TrainingData implements AutoCloseable {
    * @param cursor a {@link #cursor()} saved in a checkpoint, or null to start at document 0
    */
   public static TrainingData open(TrainConfig train, DataConfig data, TextTokenizer tokenizer, JsonNode cursor) throws IOException {
+    return open(train, data, tokenizer, cursor, 0, 1);
+  }
+
+  /**
+   * Opens replica {@code rank}'s shard of the document stream of a run of {@code worldSize}
+   * replicas.
+   *
+   * @param cursor this replica's {@link #cursor()} ({@link #forRank} of the checkpoint's), or null to start
+   */
+  public static TrainingData open(TrainConfig train, DataConfig data, TextTokenizer tokenizer, JsonNode cursor, int rank, int worldSize)
+      throws IOException {
+    if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+      throw new IllegalArgumentException("need 0 <= rank < worldSize, got rank " + rank + " of " + worldSize);
+    }
     double fraction = train.synthetic().fraction();
     if (fraction > 0 && tokenizer == null) {
       throw new IllegalArgumentException("train.synthetic.fraction is " + fraction + " but no tokenizer was given for the synthetic documents");
@@ -108,7 +133,7 @@ public final class TrainingData implements AutoCloseable {
     }
     TrainingData d;
     try {
-      d = new TrainingData(train, data, tokenizer, prepared, start);
+      d = new TrainingData(train, data, tokenizer, prepared, start, rank, worldSize);
     } catch (RuntimeException e) {
       if (prepared != null) {
         prepared.close();
@@ -121,6 +146,11 @@ public final class TrainingData implements AutoCloseable {
         throw new IllegalArgumentException("data cursor: format " + cursor.path("format") + " is not supported; expected " + CURSOR_FORMAT);
       }
       d.index = cursor.path("documents").asLong();
+      if (Math.floorMod(d.index, worldSize) != rank) {
+        d.close();
+        throw new IllegalArgumentException("data cursor: document " + d.index + " is not in the shard of rank " + rank + " of "
+            + worldSize + "; was the checkpoint written with another number of replicas?");
+      }
       int used = cursor.path("pending_offset").asInt(0);
       if (used > 0) { // a partly used document: draw it again and skip what was used
         d.preparedBeforePending = d.stream == null ? null : d.stream.cursor();
@@ -141,7 +171,7 @@ public final class TrainingData implements AutoCloseable {
     if (pending != null) {
       int[] rest = java.util.Arrays.copyOfRange(pending, offset, pending.length);
       pending = null;
-      return new Document(index - 1, rest, "rest");
+      return new Document(index - worldSize, rest, "rest");
     }
     return draw();
   }
@@ -206,7 +236,7 @@ public final class TrainingData implements AutoCloseable {
     return filled == n ? out : java.util.Arrays.copyOf(out, filled);
   }
 
-  /** Documents begun so far (a partly packed one counts). */
+  /** The index after the last document begun (a partly packed one counts); with one replica, the documents begun. */
   public long documentsDrawn() {
     return index;
   }
@@ -215,7 +245,7 @@ public final class TrainingData implements AutoCloseable {
   public JsonNode cursor() {
     ObjectNode c = JSON.createObjectNode();
     c.put("format", CURSOR_FORMAT);
-    c.put("documents", pending == null ? index : index - 1);
+    c.put("documents", pending == null ? index : index - worldSize);
     c.put("pending_offset", pending == null ? 0 : offset);
     DataCursor p = pending == null ? (stream == null ? null : stream.cursor()) : preparedBeforePending;
     if (p != null) {
@@ -247,8 +277,38 @@ public final class TrainingData implements AutoCloseable {
     return z ^ (z >>> 31);
   }
 
+  /**
+   * The checkpoint's {@code data_cursor} for the replicas' cursors, by rank: one replica's own
+   * cursor (the single-process format), or {@code {"world_size": N, "ranks": [...]}}.
+   */
+  public static JsonNode combine(List<JsonNode> cursors) {
+    if (cursors.size() == 1) {
+      return cursors.get(0);
+    }
+    ObjectNode c = JSON.createObjectNode();
+    c.put("world_size", cursors.size());
+    ArrayNode ranks = c.putArray("ranks");
+    cursors.forEach(ranks::add);
+    return c;
+  }
+
+  /** Replica {@code rank}'s cursor in a checkpoint's {@code data_cursor} written by {@link #combine}; null stays null. */
+  public static JsonNode forRank(JsonNode saved, int rank, int worldSize) {
+    if (saved == null || saved.isNull() || saved.isMissingNode()) {
+      return null;
+    }
+    int savedWorld = saved.has("ranks") ? saved.path("world_size").asInt(-1) : 1;
+    if (savedWorld != worldSize) {
+      throw new IllegalArgumentException("the checkpoint was trained by " + savedWorld + " replica(s) but this run has " + worldSize
+          + " (distributed.workers): each replica's data shard depends on the number of replicas, so resume with distributed.workers: "
+          + savedWorld);
+    }
+    return savedWorld == 1 ? saved : saved.get("ranks").get(rank);
+  }
+
   private Document draw() {
-    long i = index++;
+    long i = index;
+    index += worldSize;
     SplittableRandom r = random(i, 0);
     double fraction = synthetic.fraction();
     boolean synth = fraction >= 1 || (fraction > 0 && r.nextDouble() < fraction);

@@ -4,6 +4,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 final class TrainingLoop {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private TrainingLoop() {}
 
@@ -68,12 +71,14 @@ final class TrainingLoop {
             }
           }
           double loss = collective.average(HostReads.scalar(lossSum) / train.gradAccum());
+          // replicas may hold different token counts (padding): the step's tokens are their sum
+          long stepTokens = Math.round(collective.average(tokens) * collective.worldSize());
           double lr = schedule.lr(step);
           StepOutcome outcome = optimizer.apply(loss, lr, collective::averageGradients);
           step++;
           losses.add(loss);
           if (metrics != null) {
-            metrics.record(step, loss, lr, tokens * collective.worldSize(), outcome);
+            metrics.record(step, loss, lr, stepTokens, outcome);
           }
         }
         if (train.checkpointEvery() > 0 && step % train.checkpointEvery() == 0) {
@@ -100,10 +105,24 @@ final class TrainingLoop {
     }
   }
 
-  /** Rank 0 writes the checkpoint; every replica waits for it, so none runs ahead of a checkpoint it may resume from. */
+  /**
+   * Rank 0 writes the checkpoint, with every replica's data cursor (each replica reads its own
+   * shard); every replica waits for it, so none runs ahead of a checkpoint it may resume from.
+   */
   private static Path save(TrainingSession session, long step) throws IOException {
-    Path dir = session.collective().writes() ? session.save(step) : session.run().checkpointDir().resolve(CheckpointStore.directoryName(step));
-    session.collective().barrier();
+    Collective collective = session.collective();
+    List<String> cursors = collective.allGather(session.data().cursor().toString());
+    Path dir;
+    if (collective.writes()) {
+      List<JsonNode> parsed = new ArrayList<>(cursors.size());
+      for (String c : cursors) {
+        parsed.add(JSON.readTree(c));
+      }
+      dir = session.save(step, TrainingData.combine(parsed));
+    } else {
+      dir = session.run().checkpointDir().resolve(CheckpointStore.directoryName(step));
+    }
+    collective.barrier();
     return dir;
   }
 }

@@ -130,7 +130,10 @@ public final class TrainingSession implements AutoCloseable {
     List<AutoCloseable> opened = new ArrayList<>();
     try (LoadedCheckpoint ckpt = checkpointToResume(run, store).orElse(null)) {
       org.apache.hadoop.fs.Path modelFolder = run.model().path().isEmpty() ? null : modelFolder(run.model().path());
-      TokenizerSpec tokenizerSpec = tokenizer(run.data(), modelFolder, run.tokenizerDir());
+      long step = ckpt == null ? 0 : ckpt.state().step();
+      checkSameStart(collective, step);
+      // rank 0 writes the run's files; the other replicas only read
+      TokenizerSpec tokenizerSpec = tokenizer(run.data(), modelFolder, collective.writes() ? run.tokenizerDir() : null);
       LlamaConfig config = recipe.modelConfig(run, tokenizerSpec);
       LlamaModel model = ckpt != null ? ModelWeights.load(config, ckpt.weights(), precision, device)
           : recipe.freshModel(run, config, precision, device);
@@ -138,7 +141,9 @@ public final class TrainingSession implements AutoCloseable {
       model.setAttentionChunk(run.model().attentionChunk());
       TextTokenizer tokenizer = TextTokenizer.create(tokenizerSpec, run.data().splitSpecialTokens());
       opened.add(tokenizer);
-      TrainingData data = TrainingData.open(run.train(), run.data(), tokenizer, ckpt == null ? null : ckpt.state().dataCursor());
+      TrainingData data = TrainingData.open(run.train(), run.data(), tokenizer,
+          TrainingData.forRank(ckpt == null ? null : ckpt.state().dataCursor(), collective.rank(), collective.worldSize()),
+          collective.rank(), collective.worldSize());
       opened.add(data);
       checkTokenizer(data, tokenizerSpec);
       AdamW adamw = adamW(run.train(), trainableParameters(model));
@@ -148,7 +153,6 @@ public final class TrainingSession implements AutoCloseable {
         restore(ckpt, adamw, scaler);
       }
       NDManager manager = NDManager.newBaseManager(device);
-      long step = ckpt == null ? 0 : ckpt.state().step();
       java.nio.file.Path resumedFrom = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
       LOG.info("data: synthetic {} of documents {}, prepared {}", run.train().synthetic().fraction(), data.taskShares(),
           data.prepared() == null ? "none" : data.prepared().location() + " (" + data.prepared().rows() + " rows)");
@@ -157,6 +161,19 @@ public final class TrainingSession implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       closeAll(opened, e);
       throw e;
+    }
+  }
+
+  /**
+   * Every replica must start from the same checkpoint (each reads the latest complete one
+   * itself); a replica that saw another one — a checkpoint being written while they looked —
+   * would train a different model, so the run stops instead.
+   */
+  private static void checkSameStart(Collective collective, long step) {
+    List<String> steps = collective.allGather(Long.toString(step));
+    if (steps.stream().distinct().count() != 1) {
+      throw new IllegalStateException("the replicas found different latest checkpoints (steps " + steps + ", by rank) in the "
+          + "same output folder; is another run writing there?");
     }
   }
 
@@ -230,9 +247,13 @@ public final class TrainingSession implements AutoCloseable {
     return resumedFrom;
   }
 
-  /** Writes a checkpoint of {@code step} and prunes all but the newest {@code keep}; returns the step directory. */
-  java.nio.file.Path save(long step) throws IOException {
-    return save(run, store, step, model, adamw, scaler, data);
+  /**
+   * Writes a checkpoint of {@code step} and prunes all but the newest {@code keep}; returns the step directory.
+   *
+   * @param dataCursor every replica's data cursor ({@link TrainingData#combine})
+   */
+  java.nio.file.Path save(long step, JsonNode dataCursor) throws IOException {
+    return save(run, store, step, model, adamw, scaler, dataCursor);
   }
 
   @Override
@@ -254,13 +275,16 @@ public final class TrainingSession implements AutoCloseable {
    * {@code OUT/tokenizer/} so checkpoints and exports can name it.
    *
    * @param modelFolder the model's folder, or null when the model is created from scratch
+   * @param writeTo where to write it, or null (replicas other than rank 0 write nothing)
    */
   public static TokenizerSpec tokenizer(DataConfig data, org.apache.hadoop.fs.Path modelFolder, Path writeTo) throws IOException {
     TokenizerSource source = TokenizerSource.findOrBuiltIn(List.of(
         TokenizerSource.Place.named("data.tokenizer", data.tokenizer()),
         TokenizerSource.Place.ifPresent("the model folder", modelFolder == null ? "" : modelFolder.toString())),
         Storage.defaultConf());
-    source.writeTo(writeTo);
+    if (writeTo != null) {
+      source.writeTo(writeTo);
+    }
     return source.spec(data.bosToken(), data.eosToken());
   }
 
@@ -433,7 +457,7 @@ public final class TrainingSession implements AutoCloseable {
    * @return the step directory
    */
   private static Path save(TrainingRun run, CheckpointStore store, long step, LlamaModel model, AdamW adamw, LossScaler scaler,
-      TrainingData data) throws IOException {
+      JsonNode dataCursor) throws IOException {
     List<TensorEntry> weights = ModelWeights.huggingFaceTensors(model, SafetensorsDtype.F32);
     // Each state tensor is read from the device only when the writer reaches it, so the Java
     // heap holds at most one tensor's conversion (none for float32) whatever the model size: a
@@ -454,7 +478,7 @@ public final class TrainingSession implements AutoCloseable {
     ObjectNode rng = JSON.createObjectNode();
     rng.put("seed", run.train().seed());
     rng.put("scheme", "document i draws from SplittableRandom(mix(seed, i, salt)); nothing else is random");
-    TrainingState trainingState = new TrainingState(step, rng, data.cursor(), run.experiment());
+    TrainingState trainingState = new TrainingState(step, rng, dataCursor, run.experiment());
     org.apache.hadoop.fs.Path dir = store.save(new CheckpointContents(trainingState, model.config().toHuggingFace("float32"), weights, optimizer));
     store.prune(run.train().keepCheckpoints());
     return run.checkpointDir().resolve(dir.getName());

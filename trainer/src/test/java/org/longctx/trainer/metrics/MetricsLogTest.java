@@ -122,6 +122,35 @@ class MetricsLogTest {
   }
 
   @Test
+  void aResumeDropsTheStepsLoggedAfterItsCheckpointSoEachStepAppearsOnce() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    try (MetricsLog log = MetricsLog.open(dir, 6, 0, 1, clock::get, s -> { })) {
+      for (int step = 1; step <= 5; step++) {
+        clock.addAndGet(1_000_000_000L);
+        log.record(step, 10.0 - step, 1e-3, 0.1, 10, 1, false, 0);
+      }
+    }
+    // a crash cut the last line in half
+    Files.writeString(dir.resolve(MetricsLog.METRICS_FILE), "{\"step\": 6, \"lo", java.nio.file.StandardOpenOption.APPEND);
+    // the checkpoint was step 3: steps 4 and 5 (and the cut line) run again
+    try (MetricsLog log = MetricsLog.open(dir, 6, 3, 1, clock::get, s -> { })) {
+      for (int step = 4; step <= 6; step++) {
+        clock.addAndGet(1_000_000_000L);
+        log.record(step, 1.0, 1e-3, 0.1, 10, 1, false, 0);
+      }
+    }
+    List<Long> steps = new ArrayList<>();
+    List<Double> losses = new ArrayList<>();
+    for (String line : Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE))) {
+      JsonNode n = JSON.readTree(line);
+      steps.add(n.get("step").asLong());
+      losses.add(n.get("loss").asDouble());
+    }
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), steps);
+    assertEquals(List.of(9.0, 8.0, 7.0, 1.0, 1.0, 1.0), losses, "the resumed run's lines replace the crashed run's");
+  }
+
+  @Test
   void durationFormat() {
     assertEquals("1:01:01", MetricsLog.duration(3661));
     assertEquals("?", MetricsLog.duration(Double.NaN));

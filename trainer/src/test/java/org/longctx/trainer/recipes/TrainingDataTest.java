@@ -200,6 +200,98 @@ class TrainingDataTest {
   }
 
   @Test
+  void ranksSplitThePreparedRowsWithNoOverlapAndNoGap() throws Exception {
+    // 30 rows, 4 ranks: ranks 0 and 1 take 8 rows of the epoch, ranks 2 and 3 take 7
+    Set<String> all = new HashSet<>();
+    for (int[] doc : RecipeFixtures.numberedDocs(30)) {
+      all.add(java.util.Arrays.toString(doc));
+    }
+    for (int world : new int[] {1, 2, 3, 4}) {
+      List<String> seen = new ArrayList<>();
+      for (int rank = 0; rank < world; rank++) {
+        int share = 30 / world + (rank < 30 % world ? 1 : 0);
+        try (TrainingData d = TrainingData.open(train(0), prepared, tokenizer, null, rank, world)) {
+          for (int k = 0; k < share; k++) {
+            TrainingData.Document doc = d.nextDocument();
+            assertEquals(rank + (long) k * world, doc.index(), "rank " + rank + " of " + world + " draws documents r, r + N, ...");
+            seen.add(java.util.Arrays.toString(doc.tokens()));
+          }
+        }
+      }
+      assertEquals(30, seen.size());
+      assertEquals(all, new HashSet<>(seen), world + " ranks: every prepared row exactly once per epoch");
+      assertEquals(30, new HashSet<>(seen).size(), world + " ranks: no row twice in the epoch");
+    }
+  }
+
+  @Test
+  void ranksSplitAMixtureAndEachSyntheticDocumentIsTheSingleProcessOne() throws Exception {
+    int world = 3;
+    List<TrainingData.Document> single = new ArrayList<>();
+    try (TrainingData d = TrainingData.open(train(1.0), prepared, tokenizer, null)) {
+      for (int i = 0; i < 30; i++) {
+        single.add(d.nextDocument());
+      }
+    }
+    Set<Long> indices = new HashSet<>();
+    Set<String> preparedRows = new HashSet<>();
+    int preparedCount = 0;
+    for (int rank = 0; rank < world; rank++) {
+      try (TrainingData synthetic = TrainingData.open(train(1.0), prepared, tokenizer, null, rank, world);
+          TrainingData mixed = TrainingData.open(train(0.5), prepared, tokenizer, null, rank, world)) {
+        for (int k = 0; k < 10; k++) {
+          TrainingData.Document doc = synthetic.nextDocument();
+          assertArrayEquals(single.get((int) doc.index()).tokens(), doc.tokens(), "synthetic document " + doc.index());
+          TrainingData.Document m = mixed.nextDocument();
+          assertTrue(indices.add(m.index()), "document " + m.index() + " drawn twice");
+          if (!m.source().startsWith("synth_")) {
+            preparedCount++;
+            preparedRows.add(java.util.Arrays.toString(m.tokens()));
+          }
+        }
+      }
+    }
+    assertEquals(30, indices.size());
+    assertTrue(indices.stream().allMatch(i -> i >= 0 && i < 30), indices.toString());
+    assertEquals(preparedCount, preparedRows.size(), "no prepared row twice across the ranks");
+  }
+
+  @Test
+  void eachRanksCursorResumesItsShardExactly() throws Exception {
+    int world = 3;
+    List<JsonNode> cursors = new ArrayList<>();
+    List<List<int[]>> after = new ArrayList<>();
+    for (int rank = 0; rank < world; rank++) {
+      try (TrainingData d = TrainingData.open(train(0.5), prepared, tokenizer, null, rank, world)) {
+        for (int i = 0; i < 5 + rank; i++) {
+          d.nextTokens(37);
+        }
+        cursors.add(d.cursor());
+        List<int[]> rows = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+          rows.add(d.nextTokens(37));
+        }
+        after.add(rows);
+      }
+    }
+    JsonNode saved = TrainingData.combine(cursors);
+    for (int rank = 0; rank < world; rank++) {
+      try (TrainingData d = TrainingData.open(train(0.5), prepared, tokenizer, TrainingData.forRank(saved, rank, world), rank, world)) {
+        for (int i = 0; i < 6; i++) {
+          assertArrayEquals(after.get(rank).get(i), d.nextTokens(37), "rank " + rank + ", row " + i + " after the resume");
+        }
+      }
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainingData.forRank(saved, 0, 2));
+    assertTrue(e.getMessage().contains("distributed.workers: 3"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> TrainingData.forRank(cursors.get(0), 0, 2));
+    assertTrue(e.getMessage().contains("1 replica"), e.getMessage());
+    // rank 1's cursor opened as rank 0 names the mismatch instead of drawing another shard
+    e = assertThrows(IllegalArgumentException.class, () -> TrainingData.open(train(0.5), prepared, tokenizer, cursors.get(1), 0, world));
+    assertTrue(e.getMessage().contains("not in the shard of rank 0"), e.getMessage());
+  }
+
+  @Test
   void missingInputsAreNamed() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> TrainingData.open(train(0.5), DataConfig.defaults(), tokenizer, null));

@@ -1,0 +1,61 @@
+package org.longctx.jobs.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.apache.spark.SparkConf;
+import org.junit.jupiter.api.Test;
+import org.longctx.jobs.config.ConfigException;
+import org.longctx.jobs.config.ConfigLoader;
+import org.longctx.trainer.distributed.DistributedConfig;
+
+/** What barrier mode cannot do is refused before Spark starts; the section's keys are strict. */
+class DistributedTrainingTest {
+  private static final DistributedConfig TWO = new DistributedConfig(2, "ring", 60, 32, 0);
+
+  private static String refusal(DistributedConfig d, SparkConf conf) {
+    return assertThrows(IllegalArgumentException.class, () -> DistributedTraining.checkConfig(d, conf)).getMessage();
+  }
+
+  @Test
+  void refusesWhatBarrierModeCannotDo() {
+    String m = refusal(TWO, new SparkConf(false).setMaster("local[4]"));
+    assertTrue(m.contains("one gradient collector per JVM") && m.contains("local-cluster[2,1,4096]"), m);
+    m = refusal(TWO, new SparkConf(false).setMaster("spark://h:7077").set("spark.dynamicAllocation.enabled", "true"));
+    assertTrue(m.contains("spark.dynamicAllocation.enabled"), m);
+    m = refusal(TWO, new SparkConf(false).setMaster("yarn").set("spark.executor.cores", "8").set("spark.task.cpus", "1"));
+    assertTrue(m.contains("spark.task.cpus (1) must equal spark.executor.cores (8)"), m);
+    m = refusal(new DistributedConfig(2, "nccl", 60, 32, 0), new SparkConf(false).setMaster("spark://h:7077"));
+    assertTrue(m.contains("needs the native library"), m);
+    // what it can do passes: a cluster master, local-cluster, one slot per executor
+    DistributedTraining.checkConfig(TWO, new SparkConf(false).setMaster("local-cluster[2,1,4096]"));
+    DistributedTraining.checkConfig(TWO, new SparkConf(false).setMaster("yarn").set("spark.executor.cores", "8").set("spark.task.cpus", "8"));
+  }
+
+  @Test
+  void asksForOneSlotPerExecutorAndExactlyTheReplicasUnlessTheUserSaidOtherwise() {
+    SparkConf conf = new SparkConf(false).setMaster("spark://h:7077");
+    DistributedTraining.applyDefaults(TWO, conf);
+    assertEquals("1", conf.get("spark.executor.cores"));
+    assertEquals("1", conf.get("spark.task.cpus"));
+    assertEquals("2", conf.get("spark.cores.max"));
+    assertEquals("2", conf.get("spark.executor.instances"));
+    SparkConf mine = new SparkConf(false).setMaster("spark://h:7077").set("spark.executor.cores", "8").set("spark.task.cpus", "8");
+    DistributedTraining.applyDefaults(TWO, mine);
+    assertEquals("8", mine.get("spark.executor.cores"));
+    assertEquals("16", mine.get("spark.cores.max"));
+  }
+
+  @Test
+  void theSectionIsStrict() {
+    assertEquals(DistributedConfig.defaults(), ConfigLoader.parse("", "test", List.of()).distributed());
+    assertEquals(3, ConfigLoader.parse("distributed: {workers: 3}", "test", List.of()).distributed().workers());
+    for (String bad : List.of("distributed.workers=0", "distributed.backend=mpi", "distributed.timeout_s=0", "distributed.bucket_mb=0",
+        "distributed.port=70000", "distributed.worker=2")) {
+      ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("", "test", List.of(bad)), bad);
+      assertTrue(e.getMessage().contains("distributed."), e.getMessage());
+    }
+  }
+}
