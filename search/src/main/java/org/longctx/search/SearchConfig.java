@@ -38,7 +38,8 @@ import java.util.List;
  * @param minDelta see {@code patience}
  * @param mscale the attention factor of the factors: {@code su} ({@code sqrt(1 + ln s / ln L0)}) or {@code yarn} ({@code 0.1 ln s + 1})
  * @param documents validation documents, each read at exactly {@code target_length} tokens
- * @param data {@code synth} (held-out synthetic documents seeded by {@code seed}) or a prepared output's location
+ * @param data {@code synth} (held-out synthetic record/lookup documents seeded by {@code seed}),
+ *     {@code synth:copy} or {@code synth:passkey} (the other synthetic kinds), or a prepared output's location
  * @param addBos start synthetic documents with the tokenizer's BOS token
  * @param tokenizer a {@code tokenizer.json} or its folder; empty = the model folder's, else {@code data.tokenizer}
  */

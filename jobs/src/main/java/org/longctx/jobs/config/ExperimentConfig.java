@@ -2,6 +2,7 @@ package org.longctx.jobs.config;
 
 import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
+import org.longctx.search.SearchConfig;
 import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
@@ -15,6 +16,7 @@ import org.longctx.trainer.TrainConfig;
  * @param name names the run; the default output folder is {@code runs/<name>}
  * @param rope null keeps the rope scaling in the model's {@code config.json}
  * @param pose the pose recipe's keys
+ * @param search LongRoPE's factor search ({@code longctx search})
  */
 public record ExperimentConfig(
     String name,
@@ -25,6 +27,7 @@ public record ExperimentConfig(
     TrainConfig train,
     PoseConfig pose,
     EvalConfig eval,
+    SearchConfig search,
     OutputConfig output) {
 
   public ExperimentConfig {
@@ -43,6 +46,7 @@ public record ExperimentConfig(
         TrainConfig.defaults(),
         PoseConfig.defaults(),
         EvalConfig.defaults(),
+        SearchConfig.defaults(),
         OutputConfig.defaults());
   }
 }
