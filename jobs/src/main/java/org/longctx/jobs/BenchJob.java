@@ -76,6 +76,11 @@ public final class BenchJob {
                 step of factor × Lc tokens, same model (yarn ×factor), --batch 1, each in its
                 own process
 
+      search    candidates/s of the LongRoPE search job (longctx search) on local[1] and on
+                local[--cores] (default all) for --candidates candidates (default 8) of
+                --config's search: section (model, target length, documents), each after a
+                warm-up; prints the parallel efficiency and checks both give the same perplexities
+
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
       """;
@@ -85,7 +90,9 @@ public final class BenchJob {
       Set.of(), Set.of("--mb", "--files", "--cores", "--doc-chars", "--seed", "--rounds", "--json", "--keep", "--tokenizer",
           // bench train / pose-memory (TrainBench)
           "--hidden", "--layers", "--heads", "--intermediate", "--batch", "--seq-len", "--warmup", "--steps", "--factor",
-          "--threads", "--python", "--torch-script"),
+          "--threads", "--python", "--torch-script",
+          // bench search (SearchBench)
+          "--config", "--set", "--candidates"),
       BenchJob::run);
 
   private BenchJob() {}
@@ -97,13 +104,14 @@ public final class BenchJob {
   static int run(Args args) throws Exception {
     List<String> words = args.positionals();
     if (words.size() != 1) {
-      throw new UsageException("give one benchmark: prepare, train, pose-memory");
+      throw new UsageException("give one benchmark: prepare, train, pose-memory, search");
     }
     return switch (words.get(0)) {
       case "prepare" -> prepare(args);
       case "train" -> TrainBench.train(args);
       case "pose-memory" -> TrainBench.poseMemory(args);
-      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory");
+      case "search" -> SearchBench.search(args);
+      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory, search");
     };
   }
 
