@@ -189,9 +189,10 @@ public final class SearchJob {
     String summary() {
       Map<String, Double> p = factors.perplexity();
       return String.format(Locale.ROOT,
-          "search: %d generations, %d candidates; perplexity at %d tokens: start %.4f, PI %.4f, YaRN %.4f, searched %.4f (%.2f candidates/s)",
+          "search: %d generations, %d candidates; perplexity at %d tokens: start %.4f, PI %.4f, YaRN %.4f, searched %.4f (%s)",
           state.generations(), state.individuals().size(), factors.targetLength(), p.get("start"), p.get("pi"), p.get("yarn"),
-          p.get("best"), candidatesPerSecond);
+          p.get("best"), candidatesPerSecond > 0 ? String.format(Locale.ROOT, "%.3f candidates/s", candidatesPerSecond)
+              : "finished earlier: nothing left to score");
     }
   }
 
@@ -323,8 +324,9 @@ public final class SearchJob {
               : left == 0 ? "" : String.format(Locale.ROOT, ", ETA %.0f s", eta));
     }
 
+    /** Candidates per second over this run's generations; 0 when this run scored none. */
     double candidatesPerSecond() {
-      return scored / Math.max(seconds, 1e-9);
+      return scored == 0 ? 0 : scored / Math.max(seconds, 1e-9);
     }
 
     FactorFile factors(SearchState state) {

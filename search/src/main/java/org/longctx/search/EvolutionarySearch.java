@@ -75,10 +75,10 @@ public final class EvolutionarySearch {
   static String fingerprint(SearchConfig c, SearchSpace s, String context) {
     return String.format(Locale.ROOT,
         "d=%d theta=%s L0=%d L=%d population=%d parents=%d mutations=%d crossovers=%d tries=%d step=%s pm=%s pc=%s "
-            + "seed=%d pi=%b ntk=%b start_tokens=%s start_token_parents=%d mscale=%s | %s",
+            + "seed=%d pi=%b ntk=%b yarn=%b start_tokens=%s start_token_parents=%d mscale=%s | %s",
         s.headDim(), s.ropeTheta(), s.originalLength(), s.targetLength(), c.population(), c.parents(), c.mutations(),
         c.crossovers(), c.maxCrossoverTries(), c.step(), c.mutationProbability(), c.crossoverProbability(), c.seed(),
-        c.includePi(), c.includeNtk(), c.startTokens(), c.startTokenParents(), c.mscale(), context);
+        c.includePi(), c.includeNtk(), c.includeYarn(), c.startTokens(), c.startTokenParents(), c.mscale(), context);
   }
 
   public String fingerprint() {
@@ -136,6 +136,9 @@ public final class EvolutionarySearch {
     if (config.includeNtk()) {
       origins.add("ntk");
     }
+    if (config.includeYarn()) {
+      origins.add("yarn");
+    }
     while (origins.size() < initial.size()) {
       origins.add("mutation");
     }
@@ -143,7 +146,7 @@ public final class EvolutionarySearch {
   }
 
   /**
-   * Population 0: the YaRN-shaped start point, PI and NTK seeds when asked for, then mutations of
+   * Population 0: the YaRN-shaped start point, PI, NTK and YaRN seeds when asked for, then mutations of
    * the start point up to {@code population} [genetic_base.py: {@code population_size − 1}
    * mutations of the initial individual].
    */
@@ -156,6 +159,9 @@ public final class EvolutionarySearch {
     }
     if (config.includeNtk()) {
       out.add(new Genome(0, Factors.ntk(space)));
+    }
+    if (config.includeYarn()) {
+      out.add(new Genome(0, Factors.yarn(space)));
     }
     while (out.size() < config.population()) {
       Genome child = mutate(start, rng, out);

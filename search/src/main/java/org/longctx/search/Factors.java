@@ -16,14 +16,32 @@ public final class Factors {
    */
   public static double[] yarnStart(SearchSpace space) {
     double s = space.scale();
-    YarnRope yarn = new YarnRope(space.headDim(), space.ropeTheta(), space.targetLength(), s, space.originalLength(),
-        32, 1, null, null, null, true);
-    float[] keep = yarn.keepMask();
+    float[] keep = keepMask(space);
     double[] lambda = new double[keep.length];
     for (int j = 0; j < keep.length; j++) {
       lambda[j] = s * (1 - keep[j]) + keep[j];
     }
     return lambda;
+  }
+
+  /**
+   * Transformers YaRN's frequencies as factors: YaRN interpolates the frequency,
+   * {@code inv = θ·((1 − e)/s + e)}, so {@code λ = 1/((1 − e)/s + e)} (docs/methods.md §1);
+   * with the "yarn" attention factor these score exactly as the yarn rope (up to float rounding).
+   */
+  public static double[] yarn(SearchSpace space) {
+    double s = space.scale();
+    float[] keep = keepMask(space);
+    double[] lambda = new double[keep.length];
+    for (int j = 0; j < keep.length; j++) {
+      lambda[j] = 1.0 / ((1 - keep[j]) / s + keep[j]);
+    }
+    return lambda;
+  }
+
+  private static float[] keepMask(SearchSpace space) {
+    return new YarnRope(space.headDim(), space.ropeTheta(), space.targetLength(), space.scale(), space.originalLength(),
+        32, 1, null, null, null, true).keepMask();
   }
 
   /** PI's factors: every dimension divided by s (the paper seeds the population with them). */

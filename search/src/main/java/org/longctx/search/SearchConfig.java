@@ -32,6 +32,8 @@ import java.util.List;
  * @param seed seeds every random choice: the same seed (and fitness) gives the same search
  * @param includePi seed population 0 with PI's factors (λ = s) as the paper does
  * @param includeNtk seed population 0 with static NTK's equivalent factors as the paper does
+ * @param includeYarn seed population 0 with transformers YaRN's own frequencies as factors
+ *     ({@code λ = 1/((1 − e)/s + e)}; the start point interpolates λ, YaRN the frequency)
  * @param startTokens n̂ values to try (e.g. 1, 2, 4, 8, …, 64); empty = no n̂ search
  * @param startTokenParents how many of the best individuals try each n̂ (in generation 1)
  * @param patience stop when the best perplexity moved less than {@code min_delta} over this many generations; 0 = never
@@ -58,6 +60,7 @@ public record SearchConfig(
     long seed,
     boolean includePi,
     boolean includeNtk,
+    boolean includeYarn,
     List<Integer> startTokens,
     int startTokenParents,
     int patience,
@@ -140,7 +143,7 @@ public record SearchConfig(
 
   /** The reference's defaults (population 64, parents 32, 16 + 16 children, 40 iterations, step 0.01), no target set. */
   public static SearchConfig defaults() {
-    return new SearchConfig(0, 0, 64, 32, 16, 16, 40, 20, 0.01, 0.3, 0.3, 0, false, false, List.of(), 4, 20, 0.001, "su",
+    return new SearchConfig(0, 0, 64, 32, 16, 16, 40, 20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su",
         5, SYNTH, true, "");
   }
 

@@ -42,7 +42,7 @@ class EvolutionarySearchTest {
   static SearchConfig config(long seed, int iterations, List<Integer> startTokens) {
     SearchConfig d = SearchConfig.defaults();
     return new SearchConfig(2048, 512, 16, 8, 4, 4, iterations, d.maxCrossoverTries(), d.step(), d.mutationProbability(),
-        d.crossoverProbability(), seed, true, true, startTokens, 2, 0, d.minDelta(), "su", 1, "synth", true, "");
+        d.crossoverProbability(), seed, true, true, false, startTokens, 2, 0, d.minDelta(), "su", 1, "synth", true, "");
   }
 
   /** A store in memory that can fail after a number of saves (a crash mid-run). */
@@ -213,7 +213,7 @@ class EvolutionarySearchTest {
   void earlyStopWhenTheBestStalls() throws Exception {
     SearchConfig d = config(0, 40, List.of());
     SearchConfig c = new SearchConfig(2048, 512, 16, 8, 4, 4, 40, d.maxCrossoverTries(), d.step(), d.mutationProbability(),
-        d.crossoverProbability(), 0, false, false, List.of(), 2, 5, 0.001, "su", 1, "synth", true, "");
+        d.crossoverProbability(), 0, false, false, false, List.of(), 2, 5, 0.001, "su", 1, "synth", true, "");
     SearchState s = new EvolutionarySearch(c, SPACE, "test").run(batch -> batch.stream().mapToDouble(g -> 3.0).toArray(),
         new MemoryStore(), (st, scored, t) -> {});
     assertTrue(s.stoppedEarly());
@@ -224,13 +224,13 @@ class EvolutionarySearchTest {
   void configErrorsNameTheKey() {
     SearchConfig d = SearchConfig.defaults();
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 8, 16, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, ""));
     assertTrue(e.getMessage().startsWith("parents: "), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, List.of(), 4, 20, 0.001, "ntk", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "ntk", 5, "synth", true, ""));
     assertEquals("mscale: 'ntk' is not an attention-factor rule; allowed: su, yarn", e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, List.of(0), 4, 20, 0.001, "su", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(0), 4, 20, 0.001, "su", 5, "synth", true, ""));
     assertTrue(e.getMessage().startsWith("start_tokens: "), e.getMessage());
     assertEquals(64, d.population());
     assertEquals(40, d.iterations());

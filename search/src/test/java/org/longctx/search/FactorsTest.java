@@ -59,6 +59,20 @@ class FactorsTest {
     assertTrue(new Genome(0, ntkLambda).monotone());
   }
 
+  @Test
+  void yarnSeedScoresAsTheYarnRope() {
+    // with the "yarn" attention factor, the yarn seed's longrope has YaRN's frequencies and attention factor
+    SearchSpace space = new SearchSpace(16, 10000, 512, 4096);
+    float[] yarn = Ropes.create(RopeConfig.builder("yarn").factor(8.0).originalMaxPositionEmbeddings(512).build(), 16, 10000, 512)
+        .frequencies(4096).invFreq();
+    var seed = Ropes.create(new Genome(0, Factors.yarn(space)).toRope(space, "yarn"), 16, 10000, 512).frequencies(4096);
+    for (int i = 0; i < yarn.length; i++) {
+      assertEquals(yarn[i], seed.invFreq()[i], 2e-7 * yarn[i], "inv_freq[" + i + "]");
+    }
+    assertEquals(0.1 * Math.log(8) + 1, seed.attentionFactor(), 1e-12);
+    assertTrue(new Genome(0, Factors.yarn(space)).monotone());
+  }
+
   private static double[] toDouble(float[] f) {
     double[] d = new double[f.length];
     for (int i = 0; i < f.length; i++) {
