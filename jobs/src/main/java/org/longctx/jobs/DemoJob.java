@@ -85,7 +85,7 @@ public final class DemoJob {
   static final int DEPENDENT_DOCUMENTS = 60;
 
   /** The demo's stages, for the progress lines. */
-  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "eval", "report");
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "search", "eval", "report");
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
