@@ -84,6 +84,10 @@ public final class BenchJob {
                 --sizes-mb (default 1,4,16,64,256) MB in --bucket-mb buckets (default 32),
                 median of --rounds (default 5) after a warm-up; prints the algorithm and bus
                 bandwidth against the bound of a plain memory copy of the same bytes
+      search    candidates/s of the LongRoPE search job (longctx search) on local[1] and on
+                local[--cores] (default all) for --candidates candidates (default 8) of
+                --config's search: section (model, target length, documents), each after a
+                warm-up; prints the parallel efficiency and checks both give the same perplexities
 
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
@@ -98,7 +102,9 @@ public final class BenchJob {
           // bench allreduce (AllReduceBench)
           "--ranks", "--sizes-mb", "--bucket-mb",
           // bench train --workers N (TrainBench.distributed)
-          "--workers", "--master"),
+          "--workers", "--master",
+          // bench search (SearchBench)
+          "--config", "--set", "--candidates"),
       BenchJob::run);
 
   private BenchJob() {}
@@ -110,14 +116,15 @@ public final class BenchJob {
   static int run(Args args) throws Exception {
     List<String> words = args.positionals();
     if (words.size() != 1) {
-      throw new UsageException("give one benchmark: prepare, train, pose-memory, allreduce");
+      throw new UsageException("give one benchmark: prepare, train, pose-memory, allreduce, search");
     }
     return switch (words.get(0)) {
       case "prepare" -> prepare(args);
       case "train" -> TrainBench.train(args);
       case "pose-memory" -> TrainBench.poseMemory(args);
       case "allreduce" -> AllReduceBench.run(args);
-      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory, allreduce");
+      case "search" -> SearchBench.search(args);
+      default -> throw new UsageException("unknown benchmark '" + words.get(0) + "'; available: prepare, train, pose-memory, allreduce, search");
     };
   }
 

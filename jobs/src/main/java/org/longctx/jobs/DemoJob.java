@@ -24,6 +24,8 @@ import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
 import org.longctx.jobs.report.EvalReport;
 import org.longctx.jobs.spark.SparkSessions;
+import org.longctx.positional.RopeConfig;
+import org.longctx.search.SearchConfig;
 import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.HfExport;
 import org.longctx.trainer.eval.EvalResults;
@@ -48,9 +50,10 @@ public final class DemoJob {
                     configs/train-tiny-pretrain.yaml for --base-steps     OUT/base/
         4. pose     PoSE fine-tuning of the base model to train.target_len  OUT/pose/
         5. export   the PoSE model as a Hugging Face folder                OUT/pose-hf/
-        6. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
-                    base + SelfExtend) and the PoSE model, same prompts for all
-        7. report   results.json, report.html, PNG charts                  OUT/report/
+        6. search   LongRoPE's factor search on the base model (search:, small) OUT/search/
+        7. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
+                    base + SelfExtend), base + the searched factors and the PoSE model, same prompts
+        8. report   results.json, report.html, PNG charts                  OUT/report/
       OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
       trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
 
@@ -82,7 +85,7 @@ public final class DemoJob {
   static final int DEPENDENT_DOCUMENTS = 60;
 
   /** The demo's stages, for the progress lines. */
-  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "eval", "report");
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "search", "eval", "report");
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -149,16 +152,16 @@ public final class DemoJob {
   }
 
   /** What the demo made, where. */
-  record Layout(Path root, Path tokenizer, Path synth, Path prepared, Path base, Path pose, Path poseHf, Path report) {
+  record Layout(Path root, Path tokenizer, Path synth, Path prepared, Path base, Path pose, Path poseHf, Path search, Path report) {
     static Layout under(Path root) {
       Path r = root.toAbsolutePath().normalize();
       return new Layout(r, r.resolve("tokenizer"), r.resolve("synth"), r.resolve("prepared"), r.resolve("base"),
-          r.resolve("pose"), r.resolve("pose-hf"), r.resolve("report"));
+          r.resolve("pose"), r.resolve("pose-hf"), r.resolve("search"), r.resolve("report"));
     }
 
     /** What every run replaces (the trained base is kept for the next run). */
     List<Path> owned() {
-      return List.of(tokenizer, synth, prepared, pose, poseHf, report, root.resolve("demo.json"));
+      return List.of(tokenizer, synth, prepared, pose, poseHf, search, report, root.resolve("demo.json"));
     }
 
     /** The Hugging Face folder of a base model the demo trained. */
@@ -258,23 +261,38 @@ public final class DemoJob {
       out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
       seconds.put("export", done(out, t));
 
-      // 6. evaluation: the configured methods on the base model, plus the exported PoSE model
+      // 6. LongRoPE: a small factor search on the base model, training-free (skipped when search.target_length is 0)
+      RopeConfig longrope = null;
+      if (staged.search().targetLength() > 0) {
+        SearchConfig sc = staged.search();
+        t = stage(out, "search", "LongRoPE factors for " + sc.targetLength() + " tokens, no training (" + sc.population() + " + "
+            + sc.iterations() + " × " + (sc.mutations() + sc.crossovers()) + " candidates)");
+        SearchJob.Result found = SearchJob.execute(spark, SearchJob.prepare(staged), layout.search(), out);
+        out.println("  " + found.summary());
+        longrope = found.factors().toRopeConfig(0);
+        seconds.put("search", done(out, t));
+      }
+
+      // 7. evaluation: the configured methods on the base model, the searched factors, the exported PoSE model
       t = stage(out, "eval", "passkey and perplexity by length");
       List<EvalConfig.Method> methods = new ArrayList<>(staged.eval().methods());
+      if (longrope != null) {
+        methods.add(new EvalConfig.Method("longrope", "", longrope, null));
+      }
       methods.add(new EvalConfig.Method("pose", layout.poseHf().toString(), null, null));
       EvalConfig e = staged.eval();
       EvalConfig eval = new EvalConfig(e.lengths(), e.seed(), e.depths(), e.trials(), e.keyDigits(), e.perplexityLengths(),
           e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
           methods);
       ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), staged.pose(), staged.distributed(), eval, staged.output());
+          staged.train(), staged.pose(), staged.distributed(), eval, staged.search(), staged.output());
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
       results = EvalJob.evaluate(spark, evalConfig, facts, out);
       seconds.put("eval", done(out, t));
     }
 
-    // 7. report
+    // 8. report
     t = stage(out, "report", "results.json, report.html, charts");
     List<Path> files = EvalReport.write(results, layout.report(), config.name());
     seconds.put("report", done(out, t));

@@ -214,7 +214,7 @@ public final class EvalJob {
   }
 
   /** The model folder behind a location (HF folder, step directory or checkpoint root), qualified. */
-  private static org.apache.hadoop.fs.Path modelFolder(String location, String key, Configuration conf) throws IOException {
+  static org.apache.hadoop.fs.Path modelFolder(String location, String key, Configuration conf) throws IOException {
     org.apache.hadoop.fs.Path path = Storage.path(location);
     FileSystem fs = Storage.fileSystem(path, conf);
     try {
@@ -242,15 +242,24 @@ public final class EvalJob {
    * {@code tokenizer.json}, else {@code data.tokenizer}.
    */
   static TokenizerSpec readTokenizer(ExperimentConfig config, MethodSpec first, Configuration conf) throws IOException {
-    List<TokenizerSource.Place> places = config.eval().tokenizer().isEmpty()
-        ? List.of(TokenizerSource.Place.ifPresent("the model folder", first.model()),
-            TokenizerSource.Place.ifPresent("data.tokenizer", config.data().tokenizer()))
-        : List.of(TokenizerSource.Place.named("eval.tokenizer", config.eval().tokenizer()));
+    return readTokenizer("eval.tokenizer", config.eval().tokenizer(), first.model(), config.data().tokenizer(), conf);
+  }
+
+  /**
+   * A job's tokenizer: {@code explicit} (the config key {@code key}) when set, else the model
+   * folder's {@code tokenizer.json}, else {@code data.tokenizer}.
+   */
+  static TokenizerSpec readTokenizer(String key, String explicit, String modelFolder, String dataTokenizer, Configuration conf)
+      throws IOException {
+    List<TokenizerSource.Place> places = explicit.isEmpty()
+        ? List.of(TokenizerSource.Place.ifPresent("the model folder", modelFolder),
+            TokenizerSource.Place.ifPresent("data.tokenizer", dataTokenizer))
+        : List.of(TokenizerSource.Place.named(key, explicit));
     TokenizerSource source;
     try {
-      source = TokenizerSource.find(places, conf).orElseThrow(() -> new ConfigException("eval.tokenizer: no tokenizer found (the model folder "
-          + first.model() + " has no tokenizer.json and data.tokenizer is " + (config.data().tokenizer().isEmpty() ? "empty" : "missing")
-          + "); set eval.tokenizer to a tokenizer.json or its folder"));
+      source = TokenizerSource.find(places, conf).orElseThrow(() -> new ConfigException(key + ": no tokenizer found (the model folder "
+          + modelFolder + " has no tokenizer.json and data.tokenizer is " + (dataTokenizer.isEmpty() ? "empty" : "missing")
+          + "); set " + key + " to a tokenizer.json or its folder"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

@@ -1,7 +1,9 @@
 package org.longctx.jobs;
 
+import java.nio.file.Path;
 import java.util.Set;
 import org.longctx.checkpoints.Storage;
+import org.longctx.search.FactorFile;
 import org.longctx.trainer.HfExport;
 
 /**
@@ -13,7 +15,7 @@ import org.longctx.trainer.HfExport;
 public final class ExportJob {
   static final String USAGE = """
       Usage: longctx export --from DIR --out DIR [--dtype float32|float16|bfloat16]
-                            [--max-shard-size 5GB] [--tokenizer DIR]
+                            [--max-shard-size 5GB] [--tokenizer DIR] [--factors FILE]
 
       Writes a folder transformers loads with AutoModelForCausalLM.from_pretrained: weights as
       safetensors (sharded past --max-shard-size, with model.safetensors.index.json),
@@ -28,11 +30,14 @@ public final class ExportJob {
                         bfloat16 (rounded to nearest even)
       --max-shard-size  e.g. 5GB (default, as transformers), 500MB, 2GiB
       --tokenizer       a folder holding tokenizer.json etc., when the source has none
+      --factors         a factors.json written by longctx search: the folder's rope becomes
+                        that longrope (short_factor, long_factor, factor, attention_factor,
+                        original_max_position_embeddings; max_position_embeddings = its target)
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
       "export", USAGE,
-      Set.of(), Set.of("--from", "--out", "--dtype", "--max-shard-size", "--tokenizer"), ExportJob::run);
+      Set.of(), Set.of("--from", "--out", "--dtype", "--max-shard-size", "--tokenizer", "--factors"), ExportJob::run);
 
   private ExportJob() {}
 
@@ -52,9 +57,18 @@ public final class ExportJob {
     } catch (IllegalArgumentException e) {
       throw new UsageException("--max-shard-size: " + e.getMessage());
     }
+    FactorFile factors = null;
+    if (args.value("--factors").isPresent()) {
+      try {
+        factors = FactorFile.read(Path.of(args.value("--factors").get()));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--" + e.getMessage());
+      }
+    }
     HfExport.Result r = HfExport.export(
         Storage.path(args.required("--from")), Storage.path(args.required("--out")), dtype, shard,
-        args.value("--tokenizer").map(Storage::path).orElse(null), Storage.defaultConf());
+        args.value("--tokenizer").map(Storage::path).orElse(null), Storage.defaultConf(),
+        factors == null ? null : factors.toRopeConfig(0), factors == null ? 0 : factors.targetLength());
     System.out.println("exported " + r.config().architecture().className() + " (rope " + r.config().rope().ropeType()
         + ", " + dtype + ") to " + r.folder() + ": " + String.join(", ", r.files())
         + (r.float16Overflows() > 0 ? "; " + r.float16Overflows() + " values overflowed float16" : ""));

@@ -53,6 +53,7 @@ public record Subcommand(
       Map.entry("bench", "docs/benchmarks.md"),
       Map.entry("train", "docs/training.md"),
       Map.entry("eval", "docs/eval.md"),
+      Map.entry("search", "docs/longrope.md"),
       Map.entry("demo", "docs/demo.md"));
 
   /** Options every subcommand accepts. */

@@ -62,10 +62,19 @@ public record YarnRope(
     return RopeMath.yarnCorrectionRange(headDim, ropeTheta, originalMaxPositionEmbeddings, betaFast, betaSlow, truncate);
   }
 
+  /**
+   * The keep mask {@code e_j} of docs/methods.md §1 (1 keeps the original frequency, 0
+   * interpolates fully), in float32 as the frequencies use it; LongRoPE's search starts from
+   * {@code λ = s·(1 − e) + e} (docs/methods.md §3). [d/2]
+   */
+  public float[] keepMask() {
+    return RopeMath.yarnKeepMask(headDim, ropeTheta, originalMaxPositionEmbeddings, betaFast, betaSlow, truncate);
+  }
+
   @Override
   public RopeFrequencies frequencies(long seqLen) {
     float[] posFreqs = RopeMath.powers(ropeTheta, headDim); // b^(2i/d)
-    float[] keep = RopeMath.yarnKeepMask(headDim, ropeTheta, originalMaxPositionEmbeddings, betaFast, betaSlow, truncate);
+    float[] keep = keepMask();
     float s = (float) factor;
     float[] inv = new float[posFreqs.length];
     for (int i = 0; i < inv.length; i++) {

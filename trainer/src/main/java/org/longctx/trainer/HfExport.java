@@ -72,9 +72,24 @@ public final class HfExport {
    */
   public static Result export(Path from, Path to, String dtype, long maxShardBytes, Path tokenizerFrom, Configuration conf)
       throws IOException {
+    return export(from, to, dtype, maxShardBytes, tokenizerFrom, conf, null, 0);
+  }
+
+  /**
+   * {@link #export(Path, Path, String, long, Path, Configuration)} with {@code rope} in place of
+   * the model's rope (e.g. LongRoPE's searched factors) and {@code max_position_embeddings} set
+   * to {@code maxPositionEmbeddings}, the window the rope serves.
+   *
+   * @param rope null keeps the model's rope
+   */
+  public static Result export(Path from, Path to, String dtype, long maxShardBytes, Path tokenizerFrom, Configuration conf,
+      org.longctx.positional.RopeConfig rope, int maxPositionEmbeddings) throws IOException {
     SafetensorsDtype target = dtype(dtype);
     Path source = CheckpointStore.modelFolder(from, conf);
     LlamaConfig config = ModelWeights.readConfig(source, conf);
+    if (rope != null) {
+      config = config.withRope(rope.toRope(config.headDim(), config.rope().ropeTheta(), maxPositionEmbeddings));
+    }
     FileSystem outFs = Storage.fileSystem(to, conf);
     if (outFs.exists(to) && (!outFs.getFileStatus(to).isDirectory() || outFs.listStatus(to).length > 0)) {
       throw new IOException(to + " already exists and is not an empty folder; export writes a new folder");

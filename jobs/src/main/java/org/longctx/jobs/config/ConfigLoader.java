@@ -34,6 +34,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.longctx.positional.RopeConfig;
+import org.longctx.search.FactorFile;
 
 /**
  * Reads experiment YAML into {@link ExperimentConfig}: the file, then {@code --set key=value}
@@ -111,6 +113,7 @@ public final class ConfigLoader {
     for (String override : overrides) {
       applyOverride(user, override);
     }
+    expandFactorFiles(user, "");
     checkKeys(user, ExperimentConfig.class, "");
     ObjectNode merged = MAPPER.valueToTree(ExperimentConfig.defaults());
     merge(merged, user);
@@ -149,7 +152,7 @@ public final class ConfigLoader {
       return JsonNodeFactory.instance.objectNode();
     }
     if (!node.isObject()) {
-      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, distributed, eval, output), got " + node.getNodeType());
+      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, distributed, eval, search, output), got " + node.getNodeType());
     }
     return (ObjectNode) node;
   }
@@ -273,6 +276,58 @@ public final class ConfigLoader {
       throw new ConfigException(path + ": is a value, not a section");
     }
     return (ObjectNode) child;
+  }
+
+  /**
+   * A {@code rope:} section (top level or an eval method's) may be {@code {factors: FILE}}, or
+   * {@code {factors: FILE, length: N}} to rescale the factors to a shorter target
+   * (docs/methods.md §3): it stands for the longrope rope the factor file written by
+   * {@code longctx search} describes, and is replaced by that rope's keys here, so everything
+   * downstream sees a plain longrope section.
+   */
+  static void expandFactorFiles(JsonNode node, String path) {
+    if (node.isObject()) {
+      ObjectNode object = (ObjectNode) node;
+      List<String> keys = new ArrayList<>();
+      object.fieldNames().forEachRemaining(keys::add);
+      for (String key : keys) {
+        JsonNode value = object.get(key);
+        String here = path.isEmpty() ? key : path + "." + key;
+        if (key.equals("rope") && value.isObject() && value.has("factors")) {
+          object.set(key, factorRope((ObjectNode) value, here));
+        } else {
+          expandFactorFiles(value, here);
+        }
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        expandFactorFiles(node.get(i), path + "[" + i + "]");
+      }
+    }
+  }
+
+  private static JsonNode factorRope(ObjectNode rope, String path) {
+    List<String> keys = new ArrayList<>();
+    rope.fieldNames().forEachRemaining(keys::add);
+    for (String key : keys) {
+      if (!key.equals("factors") && !key.equals("length")) {
+        throw new ConfigException(path + "." + key + ": not used with factors (a factor file sets the whole rope); keys with factors: factors, length");
+      }
+    }
+    JsonNode file = rope.get("factors");
+    JsonNode length = rope.path("length");
+    if (!file.isTextual() || file.asText().isBlank()) {
+      throw new ConfigException(path + ".factors: expected the path of a factors.json written by longctx search, got " + file);
+    }
+    if (!length.isMissingNode() && !length.isInt()) {
+      throw new ConfigException(path + ".length: expected an integer, got " + length);
+    }
+    try {
+      RopeConfig resolved = FactorFile.read(Path.of(file.asText())).toRopeConfig(length.asInt(0));
+      return MAPPER.valueToTree(resolved.keys());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(path + "." + e.getMessage());
+    }
   }
 
   /** Keys that moved to another section, old → new; an old config gets an error naming the new place. */

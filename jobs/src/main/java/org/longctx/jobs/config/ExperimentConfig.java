@@ -2,6 +2,7 @@ package org.longctx.jobs.config;
 
 import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
+import org.longctx.search.SearchConfig;
 import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
@@ -17,6 +18,7 @@ import org.longctx.trainer.distributed.DistributedConfig;
  * @param rope null keeps the rope scaling in the model's {@code config.json}
  * @param pose the pose recipe's keys
  * @param distributed data-parallel training across Spark executors (docs/distributed.md)
+ * @param search LongRoPE's factor search ({@code longctx search})
  */
 public record ExperimentConfig(
     String name,
@@ -28,6 +30,7 @@ public record ExperimentConfig(
     PoseConfig pose,
     DistributedConfig distributed,
     EvalConfig eval,
+    SearchConfig search,
     OutputConfig output) {
 
   public ExperimentConfig {
@@ -47,6 +50,7 @@ public record ExperimentConfig(
         PoseConfig.defaults(),
         DistributedConfig.defaults(),
         EvalConfig.defaults(),
+        SearchConfig.defaults(),
         OutputConfig.defaults());
   }
 }

@@ -180,6 +180,61 @@ final class Charts {
     return chart;
   }
 
+  /**
+   * A value per generation (the search's best perplexity) as a line, with a dashed horizontal
+   * marker per reference value (PI, YaRN), labelled with its name and value.
+   *
+   * @param references name → value; non-finite values are left out
+   */
+  static JFreeChart generations(String title, String yLabel, String lineName, double[] values,
+      java.util.Map<String, Double> references) {
+    XYSeries series = new XYSeries(lineName, false, true);
+    double min = Double.MAX_VALUE;
+    double max = -Double.MAX_VALUE;
+    for (int g = 0; g < values.length; g++) {
+      if (Double.isFinite(values[g])) {
+        series.add(g, values[g]);
+        min = Math.min(min, values[g]);
+        max = Math.max(max, values[g]);
+      }
+    }
+    NumberAxis x = new NumberAxis("generation");
+    x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+    x.setRange(-0.5, Math.max(1, values.length - 1) + 0.5);
+    NumberAxis y = new NumberAxis(yLabel);
+    y.setAutoRangeIncludesZero(false);
+    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+    renderer.setSeriesPaint(0, SERIES[0]);
+    renderer.setSeriesStroke(0, new BasicStroke(2.2f));
+    XYPlot plot = new XYPlot(new XYSeriesCollection(series), x, y, renderer);
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setDomainGridlinePaint(new Color(0xdddddd));
+    plot.setRangeGridlinePaint(new Color(0xdddddd));
+    int k = 1;
+    for (java.util.Map.Entry<String, Double> r : references.entrySet()) {
+      if (!Double.isFinite(r.getValue())) {
+        continue;
+      }
+      min = Math.min(min, r.getValue());
+      max = Math.max(max, r.getValue());
+      ValueMarker marker = new ValueMarker(r.getValue(), SERIES[k++ % SERIES.length],
+          new BasicStroke(1.8f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+      marker.setLabel(r.getKey() + " " + new DecimalFormat("0.###").format(r.getValue()));
+      marker.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+      marker.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+      marker.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
+      marker.setLabelBackgroundColor(new Color(255, 255, 255, 0));
+      plot.addRangeMarker(marker);
+    }
+    if (min <= max) {
+      double pad = Math.max((max - min) * 0.08, 1e-3);
+      y.setRange(min - pad, max + pad);
+    }
+    JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+    chart.setBackgroundPaint(Color.WHITE);
+    return chart;
+  }
+
   static void writePng(JFreeChart chart, File file) throws IOException {
     ChartUtils.saveChartAsPNG(file, chart, WIDTH, HEIGHT);
   }

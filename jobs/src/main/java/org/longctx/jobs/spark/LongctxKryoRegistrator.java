@@ -20,7 +20,10 @@ public final class LongctxKryoRegistrator implements KryoRegistrator {
       org.longctx.data.prepare.PartResult.class,
       org.longctx.trainer.eval.EvalTask.class,
       org.longctx.trainer.eval.EvalInputs.class,
-      org.longctx.trainer.eval.EvalOutput.class);
+      org.longctx.trainer.eval.EvalOutput.class,
+      org.longctx.trainer.eval.EvalDocument.class,
+      org.longctx.jobs.SearchScoring.Item.class,
+      org.longctx.jobs.SearchScoring.Score.class);
 
   @Override
   public void registerClasses(Kryo kryo) {

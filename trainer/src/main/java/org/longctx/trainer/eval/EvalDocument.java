@@ -18,26 +18,74 @@ import org.longctx.data.synth.SynthTasks;
  */
 public record EvalDocument(int index, String source, int[] ids) implements Serializable {
 
+  /** The synthetic document kinds: {@code synth} is {@code synth:dependent}. */
+  public static final List<String> SYNTH_TASKS = List.of("dependent", "copy", "passkey");
+
+  /**
+   * The synth task that {@code data} names ({@code synth} = dependent, {@code synth:copy},
+   * {@code synth:passkey}, {@code synth:dependent}), or null when it names a prepared output.
+   *
+   * @throws IllegalArgumentException for {@code synth:} with an unknown task
+   */
+  public static String synthTask(String data) {
+    if (data.equals("synth")) {
+      return "dependent";
+    }
+    if (!data.startsWith("synth:")) {
+      return null;
+    }
+    String task = data.substring("synth:".length());
+    if (!SYNTH_TASKS.contains(task)) {
+      throw new IllegalArgumentException("'" + data + "' names no synthetic document kind; allowed: synth, synth:"
+          + String.join(", synth:", SYNTH_TASKS) + ", or a prepared output's location");
+    }
+    return task;
+  }
+
+  /**
+   * {@code count} documents of at least {@code minTokens} tokens: synthetic ones of the kind
+   * {@code data} names ({@link #synthTask}; seeded by {@code seed}), else the first long enough
+   * rows of the prepared output at {@code data}, cut to {@code maxTokens} (fewer when it has fewer).
+   */
+  public static List<EvalDocument> of(String data, PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, int maxTokens)
+      throws IOException {
+    String task = synthTask(data);
+    return task == null ? prepared(data, count, minTokens, maxTokens) : synth(encoder, seed, count, minTokens, task);
+  }
+
+  /** {@link #synth(PasskeyPrompt.Encoder, long, int, int, String)} of the dependent kind. */
+  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens) {
+    return synth(encoder, seed, count, minTokens, "dependent");
+  }
+
   /**
    * {@code count} documents of at least {@code minTokens} tokens from the synth generator's
+   * {@code task}: {@code dependent} (records looked up later), {@code copy} ("Say SPAN. Again:
+   * SPAN.", the tiny base model's pretraining kind) or {@code passkey} (key at depth 0.5). The
    * dependent task (records defined early and looked up later, so later tokens are predictable
    * only with the earlier ones in view). Seeded apart from training data, so never seen in
    * training.
    */
-  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens) {
+  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, String task) {
     List<EvalDocument> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       int chars = minTokens + 64;
       int[] ids;
       while (true) {
-        ids = encode(encoder, SynthTasks.dependent(seed, i, chars, 0).text());
+        ids = encode(encoder, switch (task) {
+          case "dependent" -> SynthTasks.dependent(seed, i, chars, 0).text();
+          case "copy" -> SynthTasks.copy(seed, i, chars).text();
+          case "passkey" -> SynthTasks.passkey(seed, i, chars, 5, 0.5).text();
+          default -> throw new IllegalArgumentException("task: '" + task + "' is not a synthetic document kind; allowed: "
+              + String.join(", ", SYNTH_TASKS));
+        });
         if (ids.length >= minTokens) {
           break;
         }
         // a tokenizer that merges characters needs more text; grow in proportion
         chars = (int) Math.min(Integer.MAX_VALUE / 2, Math.ceil(chars * 1.25 * minTokens / Math.max(1.0, ids.length)));
       }
-      out.add(new EvalDocument(i, "synth:" + seed + ":" + i, ids));
+      out.add(new EvalDocument(i, (task.equals("dependent") ? "synth:" : "synth-" + task + ":") + seed + ":" + i, ids));
     }
     return out;
   }

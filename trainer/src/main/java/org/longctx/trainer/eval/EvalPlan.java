@@ -78,10 +78,12 @@ public record EvalPlan(List<MethodSpec> methods, EvalInputs inputs, List<EvalIte
       return List.of();
     }
     int longest = lengths.stream().mapToInt(Integer::intValue).max().orElseThrow();
-    if (EvalConfig.SYNTH.equals(config.perplexityData())) {
-      return EvalDocument.synth(encoder, heldOutSeed(config.seed()), config.perplexityDocuments(), longest);
+    List<EvalDocument> docs;
+    try {
+      docs = EvalDocument.of(config.perplexityData(), encoder, heldOutSeed(config.seed()), config.perplexityDocuments(), longest, longest);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("perplexity_data: " + e.getMessage(), e);
     }
-    List<EvalDocument> docs = EvalDocument.prepared(config.perplexityData(), config.perplexityDocuments(), longest, longest);
     if (docs.isEmpty()) {
       throw new IllegalArgumentException("perplexity_data: " + config.perplexityData() + " has no row of at least " + longest
           + " tokens (the longest perplexity length); use shorter perplexity_lengths or longer documents");
