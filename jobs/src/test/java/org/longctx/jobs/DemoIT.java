@@ -73,8 +73,9 @@ class DemoIT {
     assertEquals("yarn", exported.at("/rope_scaling/rope_type").asText(), exported.toString());
     assertTrue(Files.exists(out.resolve("pose-hf/model.safetensors")));
     assertTrue(Files.exists(out.resolve("pose-hf/tokenizer.json")));
+    assertTrue(Files.exists(out.resolve("search/factors.json")), "the LongRoPE search stage wrote its factors");
     JsonNode results = new ObjectMapper().readTree(out.resolve("report/results.json").toFile());
-    List<String> methods = List.of("base", "yarn", "self-extend", "pose");
+    List<String> methods = List.of("base", "yarn", "self-extend", "longrope", "pose");
     assertEquals(methods.size(), results.get("methods").size());
     for (int i = 0; i < methods.size(); i++) {
       assertEquals(methods.get(i), results.at("/methods/" + i + "/name").asText());
