@@ -2,7 +2,6 @@ package org.longctx.jobs;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 import org.longctx.checkpoints.LlamaConfig;

@@ -1,6 +1,5 @@
 package org.longctx.trainer.eval;
 
-import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;

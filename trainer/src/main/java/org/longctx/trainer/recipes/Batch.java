@@ -2,13 +2,11 @@ package org.longctx.trainer.recipes;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.longctx.trainer.model.Losses;
 import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.model.Positions;
-import org.longctx.trainer.model.Scalars;
 
 /**
  * One micro-batch on the host: {@code rows} sequences padded to {@code length} tokens, their

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.checkpoints.Storage;
 import org.longctx.checkpoints.safetensors.SafetensorsDtype;
