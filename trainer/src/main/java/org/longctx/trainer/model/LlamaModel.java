@@ -218,11 +218,6 @@ public final class LlamaModel implements AutoCloseable {
     }
   }
 
-  /** The attention mode of layer {@code i}. */
-  public AttentionMode mode(int layer) {
-    return modes.get(layer);
-  }
-
   /** What computes attention: the {@link FusedKernel} on a GPU with the native library, else the {@link EagerKernel}. */
   public AttentionKernel kernel() {
     return kernel;

@@ -6,7 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * The numeric recipe of a model: the type its parameters and activations have, and whether
- * training keeps float32 master weights and scales the loss. The one place that parses
+ * training scales the loss (AdamW keeps float32 master weights of every half-precision
+ * parameter, see {@code optim.AdamW}). The one place that parses
  * {@code model.dtype} and says which types exist.
  *
  * <ul>
@@ -42,11 +43,6 @@ public enum Precision {
   /** The type of parameters and activations. */
   public DataType dataType() {
     return dataType;
-  }
-
-  /** Whether the optimizer keeps float32 master copies of the parameters. */
-  public boolean masterWeights() {
-    return this != FLOAT32;
   }
 
   /** Whether training scales the loss dynamically (float16 only: bfloat16 has float32's range). */

@@ -147,7 +147,7 @@ public final class TrainingSession implements AutoCloseable {
       checkTokenizer(data, tokenizerSpec);
       AdamW adamw = adamW(run.train(), trainableParameters(model));
       opened.add(adamw);
-      LossScaler scaler = LossScaler.forParameterType(precision.dataType());
+      LossScaler scaler = precision.lossScaling() ? LossScaler.dynamic() : LossScaler.disabled(); // the precision decides
       if (ckpt != null) {
         restore(ckpt, adamw, scaler);
       }
