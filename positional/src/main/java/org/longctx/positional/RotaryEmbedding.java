@@ -157,7 +157,12 @@ public final class RotaryEmbedding implements AutoCloseable {
 
   /** {@code x·cos + rotate_half(x)·sin}; cos and sin broadcast against x ({@code [batch, 1, seq, headDim]}). */
   public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
-    return x.mul(cos).add(rotateHalf(x).mul(sin));
+    // The products are closed as soon as they are summed: autograd keeps what backward needs
+    // (x, the rotated halves, cos, sin), and an array DJL still holds would otherwise live until
+    // the step's manager closes (PyTorch frees such temporaries at once).
+    try (NDArray rotated = rotateHalf(x); NDArray straight = x.mul(cos); NDArray turned = rotated.mul(sin)) {
+      return straight.add(turned);
+    }
   }
 
   /** {@code [x1, x2] → [−x2, x1]} over the halves of the last axis (not interleaved pairs). */
@@ -167,9 +172,9 @@ public final class RotaryEmbedding implements AutoCloseable {
       throw new IllegalArgumentException("x: last axis must be even to rotate halves, got shape " + x.getShape());
     }
     long half = last / 2;
-    NDArray x1 = x.get("..., :" + half);
-    NDArray x2 = x.get("..., " + half + ":");
-    return NDArrays.concat(new NDList(x2.neg(), x1), -1);
+    try (NDArray x1 = x.get("..., :" + half); NDArray x2 = x.get("..., " + half + ":"); NDArray minusX2 = x2.neg()) {
+      return NDArrays.concat(new NDList(minusX2, x1), -1);
+    }
   }
 
   /** The cached table for {@code key}, rebuilt longer when {@code needed} rows exceed it. */

@@ -49,8 +49,9 @@ final class Attention {
     NDArray k = Linear.apply(x, wk, bk).reshape(batch, seq, kvHeads, headDim).transpose(0, 2, 1, 3); // [batch, kvHeads, seq, headDim]
     NDArray v = Linear.apply(x, wv, bv).reshape(batch, seq, kvHeads, headDim).transpose(0, 2, 1, 3);
     AttentionInputs inputs = mode.inputs(q, k, v, cache);
-    NDArray attended = pass.attend(inputs); // [batch, heads, seq, headDim]
-    NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, seq, (long) heads * headDim);
-    return Linear.apply(merged, wo, bo);
+    try (NDArray attended = pass.attend(inputs); // [batch, heads, seq, headDim]
+        NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, seq, (long) heads * headDim)) {
+      return Linear.apply(merged, wo, bo);
+    }
   }
 }

@@ -19,7 +19,15 @@ final class Block {
   }
 
   NDArray forward(NDArray h, AttentionMode.Step mode, LayerCache cache, ForwardPass pass) {
-    NDArray afterAttention = h.add(attention.forward(attentionNorm.forward(h), mode, cache, pass));
-    return afterAttention.add(mlp.forward(mlpNorm.forward(afterAttention)));
+    // h + attention(norm(h)), then + mlp(norm(...)); the intermediates are closed once used
+    // (autograd keeps what backward needs), so a layer's temporaries do not pile up until the
+    // step ends
+    try (NDArray normed = attentionNorm.forward(h);
+        NDArray attended = attention.forward(normed, mode, cache, pass);
+        NDArray afterAttention = h.add(attended);
+        NDArray mlpNormed = mlpNorm.forward(afterAttention);
+        NDArray mlpOut = mlp.forward(mlpNormed)) {
+      return afterAttention.add(mlpOut);
+    }
   }
 }

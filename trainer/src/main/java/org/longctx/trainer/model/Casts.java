@@ -52,6 +52,13 @@ public final class Casts {
     return narrow == wide || !recording || provider != null;
   }
 
+  /** Closes {@code cast}, the result of {@link #to} on {@code original}, unless it is {@code original} itself. */
+  static void closeCopy(NDArray cast, NDArray original) {
+    if (cast != original) {
+      cast.close();
+    }
+  }
+
   /**
    * {@code x} as {@code type}, differentiable when {@code recording}.
    *

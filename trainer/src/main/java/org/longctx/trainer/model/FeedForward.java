@@ -24,8 +24,12 @@ final class FeedForward {
 
   /** @param x {@code [batch, seq, hidden]} */
   NDArray forward(NDArray x) {
-    NDArray g = Linear.apply(x, gate, gateBias); // [batch, seq, intermediate]
-    NDArray silu = g.mul(Activation.sigmoid(g));
-    return Linear.apply(silu.mul(Linear.apply(x, up, upBias)), down, downBias); // [batch, seq, hidden]
+    try (NDArray g = Linear.apply(x, gate, gateBias); // [batch, seq, intermediate]
+        NDArray sigmoid = Activation.sigmoid(g);
+        NDArray silu = g.mul(sigmoid);
+        NDArray u = Linear.apply(x, up, upBias);
+        NDArray gated = silu.mul(u)) {
+      return Linear.apply(gated, down, downBias); // [batch, seq, hidden]
+    }
   }
 }

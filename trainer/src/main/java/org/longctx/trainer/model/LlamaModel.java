@@ -386,9 +386,13 @@ public final class LlamaModel implements AutoCloseable {
     NDArray h = embed(inputIds); // [batch, seq, hidden]
     for (int i = 0; i < blocks.size(); i++) {
       AttentionMode.Step mode = started.computeIfAbsent(modes.get(i), m -> m.begin(pass));
-      h = blocks.get(i).forward(h, mode, cache == null ? null : cache.layer(i), pass);
+      try (NDArray input = h) { // a layer's input is closed after it (autograd keeps what backward needs)
+        h = blocks.get(i).forward(input, mode, cache == null ? null : cache.layer(i), pass);
+      }
     }
-    return norm.forward(h);
+    try (NDArray last = h) {
+      return norm.forward(last);
+    }
   }
 
   /** The output head: {@code [batch, seq, hidden]} final-normed hidden states → {@code [batch, seq, vocab]} logits. */

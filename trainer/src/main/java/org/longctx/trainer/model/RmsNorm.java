@@ -22,10 +22,22 @@ final class RmsNorm {
     if (!Casts.canRoundTrip(type, DataType.FLOAT32, recording)) {
       return forwardTrainableHalf(x);
     }
-    NDArray x32 = Casts.to(x, DataType.FLOAT32, recording);
-    NDArray meanSquare = x32.square().mean(new int[] {-1}, true); // [..., 1]
-    NDArray normed = x32.div(meanSquare.add(eps).sqrt());
-    return Casts.to(normed, type, recording).mul(weight);
+    // every intermediate is closed after use (autograd keeps what backward needs): the float32
+    // square and quotient are two float32 copies of x that would otherwise live until the step ends
+    NDArray x32 = Casts.to(x, DataType.FLOAT32, recording); // x itself when x is float32
+    try (NDArray square = x32.square();
+        NDArray meanSquare = square.mean(new int[] {-1}, true); // [..., 1]
+        NDArray rms = meanSquare.add(eps).sqrt();
+        NDArray normed = x32.div(rms)) {
+      NDArray rounded = Casts.to(normed, type, recording);
+      try {
+        return rounded.mul(weight);
+      } finally {
+        Casts.closeCopy(rounded, normed);
+      }
+    } finally {
+      Casts.closeCopy(x32, x);
+    }
   }
 
   /**
