@@ -148,6 +148,28 @@ struct ChunkedCrossEntropy : public torch::autograd::Function<ChunkedCrossEntrop
   }
 };
 
+// --- multi-tensor helpers --------------------------------------------------------------------
+
+jlongArray toHandleArray(JNIEnv* env, const std::vector<at::Tensor>& tensors) {
+  std::vector<jlong> handles;
+  handles.reserve(tensors.size());
+  for (const at::Tensor& t : tensors) handles.push_back(toHandle(t));
+  jlongArray out = env->NewLongArray(static_cast<jsize>(handles.size()));
+  if (out != nullptr) env->SetLongArrayRegion(out, 0, static_cast<jsize>(handles.size()), handles.data());
+  return out;
+}
+
+std::vector<at::Tensor> gradientsOf(const std::vector<at::Tensor>& params) {
+  std::vector<at::Tensor> grads;
+  grads.reserve(params.size());
+  for (size_t i = 0; i < params.size(); i++) {
+    const at::Tensor& g = params[i].grad();
+    TORCH_CHECK(g.defined(), "parameter ", i, " has no gradient (backward did not reach it)");
+    grads.push_back(g);
+  }
+  return grads;
+}
+
 }  // namespace
 
 extern "C" {
@@ -256,6 +278,86 @@ JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_fusedAdamW(
                       /*amsgrad=*/false, /*maximize=*/false, scaleOpt, infOpt);
     if (infOpt.has_value()) {
       at::_foreach_sub_(st, std::vector<at::Tensor>(st.size(), *infOpt));
+    }
+    return 0;
+  });
+}
+
+// --- multi-tensor gradient operations ----------------------------------------------------------
+// One JNI call per optimizer phase instead of one DJL operation (a JNI crossing, an allocation and
+// a kernel launch) per parameter: torch's _foreach_* kernels, which torch.nn.utils.clip_grad_norm_
+// and torch.amp.GradScaler use with foreach=True, treat many tensors per launch, so the host-side
+// cost of a step does not grow with the number of parameter tensors.
+
+// The parameters' gradients as float32, times multiplier: a float32 gradient is the parameter's
+// own gradient tensor, multiplied in place; any other dtype is a float32 copy (unscaling in
+// float16 would flush the small gradients loss scaling keeps).
+JNIEXPORT jlongArray JNICALL Java_org_longctx_kernels_NativeLibrary_float32Gradients(JNIEnv* env, jclass,
+                                                                                    jlongArray params,
+                                                                                    jdouble multiplier) {
+  std::vector<at::Tensor> out;
+  const bool ok = guarded<bool>(env, false, [&]() -> bool {
+    at::NoGradGuard noGrad;
+    for (const at::Tensor& g : gradientsOf(tensorList(env, params, "param"))) {
+      out.push_back(g.scalar_type() == at::kFloat ? g : g.to(at::kFloat));
+    }
+    if (multiplier != 1.0) at::_foreach_mul_(out, at::Scalar(multiplier));
+    return true;
+  });
+  return ok ? toHandleArray(env, out) : nullptr;
+}
+
+// The L2 norm of all tensors together, as clip_grad_norm_ computes it: the norm of the per-tensor
+// norms (float32). One device-to-host transfer.
+JNIEXPORT jdouble JNICALL Java_org_longctx_kernels_NativeLibrary_globalNorm(JNIEnv* env, jclass,
+                                                                            jlongArray tensors) {
+  return guarded<jdouble>(env, 0.0, [&]() -> jdouble {
+    at::NoGradGuard noGrad;
+    const std::vector<at::Tensor> t = tensorList(env, tensors, "tensor");
+    TORCH_CHECK(!t.empty(), "globalNorm wants at least one tensor");
+    return at::stack(at::_foreach_norm(t, 2)).norm().item<double>();
+  });
+}
+
+// tensors[i] *= factor, in place.
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_multiplyInPlace(JNIEnv* env, jclass,
+                                                                              jlongArray tensors, jdouble factor) {
+  guarded<int>(env, 0, [&]() -> int {
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> t = tensorList(env, tensors, "tensor");
+    at::_foreach_mul_(t, at::Scalar(factor));
+    return 0;
+  });
+}
+
+// Writes zeros into every parameter's accumulated gradient (NaN and infinity included).
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_zeroGradients(JNIEnv* env, jclass,
+                                                                            jlongArray params) {
+  guarded<int>(env, 0, [&]() -> int {
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> grads;
+    for (const at::Tensor& p : tensorList(env, params, "param")) {
+      if (p.grad().defined()) grads.push_back(p.grad());
+    }
+    if (!grads.empty()) at::_foreach_zero_(grads);
+    return 0;
+  });
+}
+
+// targets[i].copy_(sources[i]) (rounding to the target's dtype), in place and not recorded, so
+// targets may be autograd leaves (float16 parameters receiving their float32 master weights).
+JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_copyInto(JNIEnv* env, jclass, jlongArray targets,
+                                                                       jlongArray sources) {
+  guarded<int>(env, 0, [&]() -> int {
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> dst = tensorList(env, targets, "target");
+    const std::vector<at::Tensor> src = tensorList(env, sources, "source");
+    TORCH_CHECK(dst.size() == src.size(), "copyInto wants lists of one length, got ", dst.size(), " targets and ",
+                src.size(), " sources");
+    for (size_t i = 0; i < dst.size(); i++) {
+      TORCH_CHECK(dst[i].sizes() == src[i].sizes(), "copyInto target ", i, " has shape ", dst[i].sizes(),
+                  " but source ", src[i].sizes());
+      dst[i].copy_(src[i]);
     }
     return 0;
   });

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -273,6 +274,77 @@ public final class NativeKernels {
     if (!param.equals(other)) {
       throw new IllegalArgumentException("fusedAdamW " + list + "[" + i + "] has shape " + other
           + " but params[" + i + "] has " + param);
+    }
+  }
+
+  /**
+   * The gradients of autograd leaves as float32, times {@code multiplier}, in one call (torch's
+   * multi-tensor kernels): a float32 gradient is the parameter's own gradient tensor, multiplied
+   * in place; other dtypes are float32 copies. The returned arrays belong to the parameters'
+   * managers; the caller closes them.
+   *
+   * @param params leaves that went through backward (every one must have a gradient)
+   * @param multiplier e.g. the inverse loss scale; {@code 1} leaves float32 gradients untouched
+   */
+  public static List<NDArray> float32Gradients(List<NDArray> params, double multiplier) {
+    if (params.isEmpty()) {
+      return List.of();
+    }
+    requireLoaded();
+    long[] out = NativeLibrary.float32Gradients(handles(params, "params"), multiplier);
+    List<NDArray> grads = new ArrayList<>(out.length);
+    for (int i = 0; i < out.length; i++) {
+      grads.add(wrap(params.get(i), out[i]));
+    }
+    return grads;
+  }
+
+  /**
+   * The L2 norm of all arrays together ({@code clip_grad_norm_}'s total norm: the norm of the
+   * per-array norms, in float32), with one device-to-host transfer.
+   */
+  public static double globalNorm(List<NDArray> arrays) {
+    if (arrays.isEmpty()) {
+      return 0.0;
+    }
+    requireLoaded();
+    return NativeLibrary.globalNorm(handles(arrays, "arrays"));
+  }
+
+  /** Multiplies every array by {@code factor} in place, in one call. */
+  public static void multiplyInPlace(List<NDArray> arrays, double factor) {
+    if (!arrays.isEmpty()) {
+      requireLoaded();
+      NativeLibrary.multiplyInPlace(handles(arrays, "arrays"), factor);
+    }
+  }
+
+  /** Writes zeros into the accumulated gradient of every leaf that has one, in one call. */
+  public static void zeroGradients(List<NDArray> params) {
+    if (!params.isEmpty()) {
+      requireLoaded();
+      NativeLibrary.zeroGradients(handles(params, "params"));
+    }
+  }
+
+  /**
+   * {@code targets[i] = sources[i]} rounded to the target's dtype, in place and outside autograd
+   * (targets may be parameters), in one call.
+   */
+  public static void copyInto(List<NDArray> targets, List<NDArray> sources) {
+    if (targets.size() != sources.size()) {
+      throw new IllegalArgumentException("copyInto wants lists of one length, got " + targets.size() + " targets and "
+          + sources.size() + " sources");
+    }
+    for (int i = 0; i < targets.size(); i++) {
+      if (!targets.get(i).getShape().equals(sources.get(i).getShape())) {
+        throw new IllegalArgumentException("copyInto target " + i + " has shape " + targets.get(i).getShape()
+            + " but source " + sources.get(i).getShape());
+      }
+    }
+    if (!targets.isEmpty()) {
+      requireLoaded();
+      NativeLibrary.copyInto(handles(targets, "targets"), handles(sources, "sources"));
     }
   }
 

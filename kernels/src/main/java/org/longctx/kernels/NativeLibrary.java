@@ -23,6 +23,16 @@ final class NativeLibrary {
   static native void fusedAdamW(long[] params, long[] grads, long[] expAvgs, long[] expAvgSqs, long[] steps,
       double lr, double beta1, double beta2, double weightDecay, double eps, long gradScale, long foundInf);
 
+  static native long[] float32Gradients(long[] params, double multiplier);
+
+  static native double globalNorm(long[] tensors);
+
+  static native void multiplyInPlace(long[] tensors, double factor);
+
+  static native void zeroGradients(long[] params);
+
+  static native void copyInto(long[] targets, long[] sources);
+
   static native void setTf32(boolean on);
 
   static native boolean tf32();

@@ -261,11 +261,15 @@ public final class AdamW implements AutoCloseable {
         }
       }
     }
+    List<NDArray> halves = new ArrayList<>();
+    List<NDArray> masters = new ArrayList<>();
     for (int i = 0; i < master.length; i++) {
       if (master[i] != null) {
-        writeBack(i);
+        halves.add(parameters.get(i).array());
+        masters.add(master[i]);
       }
     }
+    NativeKernels.copyInto(halves, masters);  // the float16 write-back, one call for all parameters
   }
 
   /** Writes the float16 rounding of master copy {@code i} into its parameter, in place. */

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.longctx.kernels.NativeKernels;
 
 /**
  * The float32 gradients of one optimizer step, one per parameter, in the parameters' order.
@@ -19,16 +20,31 @@ import java.util.List;
  * unscaling in float16 would flush the small gradients that loss scaling exists to keep. The
  * copies cost 4 bytes per float16 parameter for the duration of the step.
  *
+ * <p>On a GPU with the native kernel library, reading, the global norm, scaling and zeroing are
+ * one multi-tensor call each ({@link NativeKernels#float32Gradients} and friends) instead of one
+ * DJL operation per parameter; the arithmetic is the same (float32, the same rounding of the
+ * multiplier), only the norm's summation order differs.
+ *
  * <p>Read them after the last backward of the step and close them before the next forward.
  */
 public final class Gradients implements AutoCloseable {
 
   private final List<NamedParameter> parameters;
   private final List<NDArray> grads;  // float32, [same shape as the parameter]
+  private final boolean multiTensor;
 
-  private Gradients(List<NamedParameter> parameters, List<NDArray> grads) {
+  private Gradients(List<NamedParameter> parameters, List<NDArray> grads, boolean multiTensor) {
     this.parameters = parameters;
     this.grads = grads;
+    this.multiTensor = multiTensor;
+  }
+
+  /**
+   * Whether the native multi-tensor calls apply: the parameters are on a GPU and the native
+   * library is loaded (on CPU the per-parameter DJL path is the one CI tests).
+   */
+  public static boolean multiTensorAvailable(List<NamedParameter> parameters) {
+    return !parameters.isEmpty() && parameters.get(0).array().getDevice().isGpu() && NativeKernels.available();
   }
 
   /**
@@ -40,8 +56,18 @@ public final class Gradients implements AutoCloseable {
    * @param multiplier finite and positive
    */
   public static Gradients read(List<NamedParameter> parameters, double multiplier) {
+    return read(parameters, multiplier, multiTensorAvailable(parameters));
+  }
+
+  /** {@link #read(List, double)} with the path chosen by the caller (checks compare both). */
+  public static Gradients read(List<NamedParameter> parameters, double multiplier, boolean multiTensor) {
     if (!(multiplier > 0) || Double.isInfinite(multiplier)) {
       throw new IllegalArgumentException("gradient multiplier: must be finite and > 0, got " + multiplier);
+    }
+    if (multiTensor) {
+      List<NDArray> grads = NativeKernels.float32Gradients(arrays(parameters), (float) multiplier);
+      grads.forEach(NDScope::unregister);  // owned here, whatever scope the caller has open
+      return new Gradients(List.copyOf(parameters), grads, true);
     }
     List<NDArray> grads = new ArrayList<>(parameters.size());
     try {
@@ -64,7 +90,15 @@ public final class Gradients implements AutoCloseable {
       grads.forEach(NDArray::close);
       throw e;
     }
-    return new Gradients(List.copyOf(parameters), grads);
+    return new Gradients(List.copyOf(parameters), grads, false);
+  }
+
+  private static List<NDArray> arrays(List<NamedParameter> parameters) {
+    List<NDArray> arrays = new ArrayList<>(parameters.size());
+    for (NamedParameter p : parameters) {
+      arrays.add(p.array());
+    }
+    return arrays;
   }
 
   /** The parameters these gradients belong to, in order. */
@@ -97,6 +131,9 @@ public final class Gradients implements AutoCloseable {
     if (grads.isEmpty()) {
       return 0.0;
     }
+    if (multiTensor) {
+      return NativeKernels.globalNorm(grads);
+    }
     try (NDScope scope = new NDScope()) {
       NDList norms = new NDList(grads.size());
       for (NDArray g : grads) {
@@ -122,6 +159,10 @@ public final class Gradients implements AutoCloseable {
 
   /** Multiplies every gradient by {@code factor} in place (float32 arithmetic). */
   public void scale(float factor) {
+    if (multiTensor) {
+      NativeKernels.multiplyInPlace(grads, factor);
+      return;
+    }
     for (NDArray g : grads) {
       g.muli(factor);
     }
@@ -134,6 +175,10 @@ public final class Gradients implements AutoCloseable {
    */
   @SuppressWarnings("try")
   public static void zero(List<NamedParameter> parameters) {
+    if (multiTensorAvailable(parameters)) {
+      NativeKernels.zeroGradients(arrays(parameters));
+      return;
+    }
     NDIndex all = new NDIndex("...");
     for (NamedParameter p : parameters) {
       try (NDScope scope = new NDScope()) {
