@@ -13,8 +13,9 @@
 #       native/build/liblongctx_native.so).
 #
 # The bundle holds: runtime.tar.xz (a jlink'd Java runtime, unpacked by bin/longctx-gpu on first
-# use), lib/ (longctx's jars and their runtime dependencies, without DJL's pytorch-native-cpu and
-# pytorch-jni: the GPU node brings its own libtorch and DJL JNI), hadoop.tar.xz (Hadoop's client
+# use), lib/ (longctx's jars, the CLI's included, and their runtime dependencies, without DJL's
+# pytorch-native-cpu and pytorch-jni: the GPU node brings its own libtorch and DJL JNI; and without
+# jfreechart: eval's charts are drawn where Spark runs eval), hadoop.tar.xz (Hadoop's client
 # classes, trainer bundles only), native/ (the extension's sources), include/ (the JDK's jni.h),
 # bin/longctx-gpu and this script. It must stay under 64 MiB (what one transfer to a GPU node
 # may carry): the script prints each part's size and fails above that.
@@ -84,18 +85,18 @@ make_bundle() {
   [ -f "$java_home/include/jni.h" ] || die "no jni.h in $java_home/include"
 
   local modules=kernels
-  [ "$kernels_only" = 1 ] || modules=kernels,trainer
+  [ "$kernels_only" = 1 ] || modules=kernels,trainer,jobs  # jobs: the CLI (bench gpu, train, score, export)
   local staging="$root/target/gpu-bundle-staging"
   rm -rf "$staging" && mkdir -p "$staging/lib"
   echo "bundle.sh: building $modules (mvn package) ..." >&2
   (cd "$root" && mvn -B -ntp -q -DskipTests -pl "$modules" -am package dependency:copy-dependencies \
-      -DincludeScope=runtime -DexcludeArtifactIds=pytorch-native-cpu,pytorch-jni \
+      -DincludeScope=runtime -DexcludeArtifactIds=pytorch-native-cpu,pytorch-jni,jfreechart \
       -DoutputDirectory="$staging/lib")
   local m
   for m in ${modules//,/ }; do
     cp "$root/$m"/target/longctx-"$m"-*.jar "$staging/lib/"
   done
-  rm -f "$staging"/lib/longctx-*-sources.jar
+  rm -f "$staging"/lib/longctx-*-sources.jar "$staging"/lib/longctx-*-spark.jar  # the shaded spark-submit jar
   # Modules resolve some shared libraries to different versions (commons-io via DJL and via
   # Arrow); keep the newest of each, as Maven's nearest-wins would for one application.
   local name
@@ -170,6 +171,7 @@ make_bundle() {
   cp -r "$java_home/include" "$out/include"
   cp "$root/tools/gpu/longctx-gpu" "$out/bin/longctx-gpu"
   cp "$root/tools/gpu/bundle.sh" "$out/bundle.sh"
+  mkdir -p "$out/bench" && cp "$root/tools/bench/hf_train_bench.py" "$out/bench/"
   chmod +x "$out/bin/longctx-gpu" "$out/bundle.sh"
 
   local total; total="$(size_of "$out")"

@@ -37,6 +37,14 @@ Mode 2 (export check):
   difference; exits 1 when it exceeds the tolerance. Several checks may be given as
   --check-export D1 --logits F1 --check-export D2 --logits F2 (pairwise, same input ids).
 
+Mode 3 (record an export):
+  python3 tools/reference/model_fixtures.py --record-export DIR --cases FILE --out-reference FILE2
+  Loads a folder written by `bin/longctx export` with AutoModelForCausalLM (float32, eager) and
+  writes FILE2 in the reference.json form above: transformers' logits for every case of FILE
+  ({"cases": [{"name": ..., "input_ids": [...]}, ...]}) and the rope config transformers resolved
+  from our config.json. A Java test re-exports the same folder and compares its logits with
+  these (the longrope export, below and above original_max_position_embeddings).
+
 Needs torch and transformers (written against 5.x; 4.4x also works for mode 2). CPU, seconds.
 """
 import argparse
@@ -271,6 +279,34 @@ def check_export(folders, logit_files, input_ids, tolerance):
     return ok
 
 
+def record_export(folder, cases_file, out_file):
+    model = load(folder)
+    with open(cases_file) as f:
+        cases_in = json.load(f)["cases"]
+    records = []
+    for c in cases_in:
+        logits = logits_of(model, c["input_ids"])
+        records.append({"name": c["name"], "input_ids": c["input_ids"], "position_ids": None,
+                        "float64_max_abs_diff": float64_gap(model, c["input_ids"]), "logits": rows(logits)})
+    cfg = model.config
+    rope = getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_scaling", None)
+    reference = {
+        "reference": "Hugging Face transformers AutoModelForCausalLM.from_pretrained(a folder written by longctx "
+                     "export, float32, attn_implementation=eager) forward on CPU",
+        "created_by": "tools/reference/model_fixtures.py --record-export",
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "architecture": type(model).__name__,
+        "rope_resolved": rope,
+        "tolerance_float32": 1e-4,
+        "cases": records,
+    }
+    with open(out_file, "w") as f:
+        json.dump(reference, f, separators=(",", ":"))
+    print(f"recorded {len(records)} cases of {folder} (rope {rope}) into {out_file}; "
+          f"max |f32-f64| {max(r['float64_max_abs_diff'] for r in records):.2e}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="fixture folder to create (mode 1)")
@@ -278,7 +314,15 @@ def main():
     ap.add_argument("--logits", action="append", default=[], help="JSON from longctx score, one per --check-export")
     ap.add_argument("--input-ids", help="comma-separated ids the logits were computed for (mode 2)")
     ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--record-export", help="folder written by longctx export (mode 3)")
+    ap.add_argument("--cases", help="JSON {\"cases\": [{\"name\", \"input_ids\"}]} (mode 3)")
+    ap.add_argument("--out-reference", help="reference.json to write (mode 3)")
     args = ap.parse_args()
+    if args.record_export:
+        if not args.cases or not args.out_reference:
+            ap.error("--record-export needs --cases FILE and --out-reference FILE")
+        record_export(args.record_export, args.cases, args.out_reference)
+        return
     if args.check_export:
         if len(args.logits) != len(args.check_export) or not args.input_ids:
             ap.error("give one --logits per --check-export, and --input-ids")

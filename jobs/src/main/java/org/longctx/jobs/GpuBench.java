@@ -9,6 +9,8 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,25 +28,26 @@ import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.model.Precision;
 import org.longctx.trainer.optim.AdamW;
 import org.longctx.trainer.optim.AdamWConfig;
+import org.longctx.trainer.optim.GradientClipping;
 import org.longctx.trainer.optim.Gradients;
 import org.longctx.trainer.optim.NamedParameter;
 import org.longctx.trainer.recipes.TrainingSession;
 
 /**
- * The GPU checks and benchmark, run on a GPU node from the bundle ({@code bin/longctx-gpu --main
- * org.longctx.jobs.GpuBench ...}, docs/gpu.md):
+ * {@code longctx bench gpu} (usage in {@link BenchJob#USAGE}), run on a GPU node from the bundle
+ * ({@code bin/longctx-gpu bench gpu ...}, docs/gpu.md):
  *
- * <pre>
- * GpuBench parity
- *     the model with the fused kernel against the same model with the eager kernel: logits and
- *     every parameter's gradient, float32, float16 and bfloat16, grouped-query heads, and a
- *     KV-cache prefill + decode; prints the errors and exits 1 if one is above its tolerance
- * GpuBench train --hidden H --layers L --heads A --intermediate I --vocab V --batch B --seq-len T
- *                [--warmup 2] [--steps 5] [--dtype float16] [--python python3]
- *     the real training loop (AdamW, clip 1.0) on random tokens, then transformers'
- *     LlamaForCausalLM (sdpa) on the same config in a child process (tools/bench/hf_train_bench.py);
- *     prints tokens/s, ms/step, MFU and peak memory of both and their ratio
- * </pre>
+ * <ul>
+ *   <li>{@code --parity}: the model with the fused kernel against the same model with the eager
+ *       kernel (logits and every parameter's gradient, float32, float16 and bfloat16,
+ *       grouped-query heads, a KV-cache prefill + decode) and the fused AdamW with the
+ *       multi-tensor gradient calls against the per-parameter path; prints the errors and exits
+ *       with the number of checks above their tolerance;
+ *   <li>otherwise one row per sequence length: the real training loop (AdamW, clip 1.0) on
+ *       random tokens and transformers' LlamaForCausalLM (sdpa) on the same config in a child
+ *       process (tools/bench/hf_train_bench.py); tokens/s, ms/step, MFU and peak memory of both
+ *       and their ratio.
+ * </ul>
  */
 public final class GpuBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,19 +57,12 @@ public final class GpuBench {
 
   private GpuBench() {}
 
-  public static void main(String[] argv) throws Exception {
-    if (argv.length == 0) {
-      System.err.println("usage: GpuBench parity | train --hidden H ... (see the class javadoc)");
-      System.exit(2);
-    }
-    Device gpu = Engine.getInstance().defaultDevice();
-    System.out.println("device " + gpu + ", engine " + Engine.getInstance().getVersion() + ", native: " + NativeKernels.status());
-    int status = switch (argv[0]) {
-      case "parity" -> parity(gpu);
-      case "train" -> train(argv);
-      default -> throw new IllegalArgumentException("unknown mode " + argv[0] + "; use parity or train");
-    };
-    System.exit(status);
+  /** {@code GpuBench ARGS} is {@code longctx bench gpu ARGS}. */
+  public static void main(String[] argv) {
+    String[] args = new String[argv.length + 1];
+    args[0] = "gpu";
+    System.arraycopy(argv, 0, args, 1, argv.length);
+    BenchJob.main(args);
   }
 
   // ---- parity: fused kernel vs eager kernel inside the whole model ----
@@ -112,7 +108,10 @@ public final class GpuBench {
     return failures == 0 ? 0 : 1;
   }
 
-  /** Three AdamW steps with the fused kernel against the per-parameter update, float32 and float16 (master weights). */
+  /**
+   * Three clipped AdamW steps with the fused kernel and the multi-tensor gradient calls against the per-parameter
+   * path, float32 and float16 (master weights).
+   */
   private static int optimizerParity(Device gpu, LlamaConfig config) {
     int failures = 0;
     long[] ids = new SplittableRandom(5).longs(2 * 300, 0, 1024).toArray();
@@ -123,6 +122,7 @@ public final class GpuBench {
         try (AdamW fused = new AdamW(pa, new AdamWConfig(0.9, 0.95, 1e-8, 0.1));
             AdamW loop = new AdamW(pb, new AdamWConfig(0.9, 0.95, 1e-8, 0.1))) {
           loop.useFusedKernel(false);
+          double[][] norms = new double[2][3];  // [fused, loop][step] gradient norms before clipping
           for (int step = 0; step < 3; step++) {
             for (AdamW opt : List.of(fused, loop)) {
               LlamaModel model = opt == fused ? a : b;
@@ -131,7 +131,11 @@ public final class GpuBench {
                   NDArray out = model.forward(m.create(ids, new Shape(2, ids.length / 2)), (NDArray) null);
                   collector.backward(NativeKernels.cast(out, "float32").square().mean().mul(LOSS_SCALE));
                 }
-                try (Gradients g = Gradients.read(opt.parameters(), 1.0 / LOSS_SCALE)) {
+                // the fused side also reads, measures and clips through the multi-tensor calls
+                try (Gradients g = Gradients.read(opt.parameters(), 1.0 / LOSS_SCALE, opt == fused)) {
+                  double norm = g.globalNorm();
+                  GradientClipping.clipToNorm(g, norm, 1.0);
+                  norms[opt == fused ? 0 : 1][step] = norm;
                   opt.step(g, 1e-3);
                 }
                 Gradients.zero(opt.parameters());
@@ -149,10 +153,14 @@ public final class GpuBench {
             }
           }
           double tolerance = p == Precision.FLOAT32 ? 1e-5 : 2e-3;
-          boolean ok = fused.fused() && worst <= tolerance;
+          double normError = 0;
+          for (int step = 0; step < 3; step++) {
+            normError = Math.max(normError, Math.abs(norms[0][step] - norms[1][step]) / norms[1][step]);
+          }
+          boolean ok = fused.fused() && worst <= tolerance && normError <= tolerance;
           failures += ok ? 0 : 1;
-          System.out.printf("adamw  %-8s fused=%s, 3 steps: worst parameter (relative L2) %.2e (%s)  tolerance %.0e  %s%n", p.key(),
-              fused.fused(), worst, worstName, tolerance, ok ? "ok" : "FAILED");
+          System.out.printf("adamw  %-8s fused=%s, 3 clipped steps: worst parameter (relative L2) %.2e (%s), gradient norms"
+              + " %.2e  tolerance %.0e  %s%n", p.key(), fused.fused(), worst, worstName, normError, tolerance, ok ? "ok" : "FAILED");
         }
       }
     }
@@ -239,28 +247,80 @@ public final class GpuBench {
 
   // ---- train: longctx's loop vs transformers on the same config ----
 
-  static int train(String[] argv) throws Exception {
-    Map<String, String> a = new LinkedHashMap<>();
-    for (int i = 1; i + 1 < argv.length; i += 2) {
-      a.put(argv[i].substring(2), argv[i + 1]);
-    }
-    TrainBench.Shape s = new TrainBench.Shape(integer(a, "hidden", 768), integer(a, "layers", 12), integer(a, "heads", 12),
-        integer(a, "intermediate", 2048), integer(a, "vocab", 32000), integer(a, "batch", 8), integer(a, "seq-len", 2048),
-        integer(a, "warmup", 2), integer(a, "steps", 5), 1);
-    Precision precision = Precision.parse("--dtype", a.getOrDefault("dtype", "float16"));
+  /** {@code bench gpu}: one row per sequence length, or {@code --parity}. */
+  static int bench(Args args) throws Exception {
     Device gpu = Engine.getInstance().defaultDevice();
+    System.out.println("device " + gpu + ", engine " + Engine.getInstance().getVersion() + ", native: " + NativeKernels.status());
+    if (!gpu.isGpu()) {
+      throw new IllegalStateException("bench gpu needs a GPU, but DJL's default device is " + gpu
+          + " (run it on a GPU node from the GPU bundle: bin/longctx-gpu bench gpu, docs/gpu.md)");
+    }
+    if (args.flag("--parity")) {
+      return parity(gpu);
+    }
+    String model = args.value("--model").orElse("134m");
+    TrainBench.Shape preset = switch (model) {
+      case "134m" -> new TrainBench.Shape(768, 12, 12, 2048, 32000, 8, 2048, 2, 5, 1);
+      case "941m" -> new TrainBench.Shape(2048, 16, 16, 5504, 32000, 4, 4096, 2, 5, 1);
+      default -> throw new UsageException("--model: unknown '" + model + "'; allowed: 134m, 941m (or the shape flags)");
+    };
+    Precision precision = Precision.parse("--dtype", args.value("--dtype").orElse("float16"));
+    List<Integer> lengths = args.value("--seq-lens").map(GpuBench::lengths)
+        .orElse(List.of(args.intValue("--seq-len", preset.seqLen())));
+    String python = args.value("--python").orElse("python3");
+    String script = args.value("--script").orElse(defaultScript());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (int seqLen : lengths) {
+      TrainBench.Shape s = new TrainBench.Shape(args.intValue("--hidden", preset.hidden()), args.intValue("--layers", preset.layers()),
+          args.intValue("--heads", preset.heads()), args.intValue("--intermediate", preset.intermediate()),
+          args.intValue("--vocab", preset.vocab()), args.intValue("--batch", preset.batch()), seqLen,
+          args.intValue("--warmup", preset.warmup()), args.intValue("--steps", preset.steps()), 1);
+      rows.add(row(gpu, s, precision, python, script));
+    }
+    if (args.value("--json").isPresent()) {
+      Files.writeString(Path.of(args.value("--json").get()), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(rows));
+    }
+    return 0;
+  }
+
+  private static List<Integer> lengths(String csv) {
+    List<Integer> out = new ArrayList<>();
+    for (String part : csv.split(",")) {
+      try {
+        out.add(Integer.parseInt(part.trim()));
+      } catch (NumberFormatException e) {
+        throw new UsageException("--seq-lens: '" + part.trim() + "' is not a whole number (e.g. 4096,16384)");
+      }
+    }
+    return out;
+  }
+
+  /** The transformers script: the repository's, else the GPU bundle's copy (bundle.sh puts it in bench/). */
+  private static String defaultScript() {
+    Path repo = Path.of("tools/bench/hf_train_bench.py");
+    String bundle = System.getenv("LONGCTX_BUNDLE");
+    if (!Files.exists(repo) && bundle != null && Files.exists(Path.of(bundle, "bench", "hf_train_bench.py"))) {
+      return Path.of(bundle, "bench", "hf_train_bench.py").toString();
+    }
+    return repo.toString();
+  }
+
+  /** One benchmark row: transformers, then longctx, on the same shape; prints both and the ratios. */
+  private static Map<String, Object> row(Device gpu, TrainBench.Shape s, Precision precision, String python, String script)
+      throws Exception {
     long params = parameterCount(s);
     System.out.printf("train: hidden %d, %d layers, %d heads, MLP %d, vocab %d (%,d parameters); batch %d × %d; %s; "
         + "%d warm-up + %d timed steps%n", s.hidden(), s.layers(), s.heads(), s.intermediate(), s.vocab(), params, s.batch(),
         s.seqLen(), precision.key(), s.warmup(), s.steps());
-    // transformers first, in its own process: it must not share the GPU with memory this JVM's
-    // allocator still caches after its own run
-    JsonNode theirs = transformers(a, s, precision);
+    try (NDManager m = NDManager.newBaseManager(gpu)) {
+      m.zeros(new Shape(1)); // the CUDA allocator exists only after a first allocation; its statistics need it
+    }
+    // transformers first, in its own process, with this JVM's cached blocks handed back: it must
+    // not share the GPU with memory this JVM's allocator still caches from an earlier row
+    NativeKernels.resetPeakMemory(gpu);
+    JsonNode theirs = transformers(python, script, s, precision);
     Map<String, Object> ours;
     try {
-      try (NDManager m = NDManager.newBaseManager(gpu)) {
-        m.zeros(new Shape(1)); // the CUDA allocator exists only after a first allocation; its statistics need it
-      }
       NativeKernels.resetPeakMemory(gpu);
       ours = TrainBench.measure("train", 1, s, precision);
       ours.put("peak_gib", NativeKernels.peakMemoryBytes(gpu) / (double) (1L << 30));
@@ -275,8 +335,14 @@ public final class GpuBench {
           (double) ours.get("tokens_per_s") / theirs.get("tokens_per_s").asDouble(),
           (double) ours.get("peak_gib") / theirs.get("peak_gib").asDouble());
     }
-    System.out.println("json " + JSON.writeValueAsString(Map.of("longctx", ours, "transformers", theirs)));
-    return 0;
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("shape", s);
+    row.put("dtype", precision.key());
+    row.put("parameters", params);
+    row.put("longctx", ours);
+    row.put("transformers", theirs);
+    System.out.println("json " + JSON.writeValueAsString(row));
+    return row;
   }
 
   private static void print(String who, JsonNode r, long params) {
@@ -290,11 +356,10 @@ public final class GpuBench {
         r.get("first_loss").asDouble(), r.get("last_loss").asDouble());
   }
 
-  private static JsonNode transformers(Map<String, String> a, TrainBench.Shape s, Precision precision) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(a.getOrDefault("python", "python3"), a.getOrDefault("script",
-        "tools/bench/hf_train_bench.py"), "--hidden", "" + s.hidden(), "--layers", "" + s.layers(), "--heads", "" + s.heads(),
-        "--intermediate", "" + s.intermediate(), "--vocab", "" + s.vocab(), "--batch", "" + s.batch(), "--seq-len", "" + s.seqLen(),
-        "--warmup", "" + s.warmup(), "--steps", "" + s.steps(), "--dtype", precision.key()));
+  private static JsonNode transformers(String python, String script, TrainBench.Shape s, Precision precision) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(python, script, "--hidden", "" + s.hidden(), "--layers", "" + s.layers(),
+        "--heads", "" + s.heads(), "--intermediate", "" + s.intermediate(), "--vocab", "" + s.vocab(), "--batch", "" + s.batch(),
+        "--seq-len", "" + s.seqLen(), "--warmup", "" + s.warmup(), "--steps", "" + s.steps(), "--dtype", precision.key()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor(30, TimeUnit.MINUTES);
@@ -304,10 +369,6 @@ public final class GpuBench {
       return JSON.valueToTree(Map.of("error", String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()))));
     }
     return JSON.readTree(last);
-  }
-
-  private static int integer(Map<String, String> a, String key, int fallback) {
-    return a.containsKey(key) ? Integer.parseInt(a.get(key)) : fallback;
   }
 
   /** Parameters of the untied Llama the benchmark trains. */
