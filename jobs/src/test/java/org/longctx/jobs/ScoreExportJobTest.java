@@ -10,6 +10,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -111,6 +113,38 @@ class ScoreExportJobTest {
     Result b = longctx("export", "--from", model, "--out", bf16.toString(), "--dtype", "bfloat16");
     assertEquals(0, b.status(), b.err());
     assertEquals("bfloat16", JSON.readTree(bf16.resolve("config.json").toFile()).get("torch_dtype").asText());
+  }
+
+  /**
+   * Our longrope export read by transformers: golden/longrope-export/reference.json holds
+   * transformers' logits for the folder this export writes (the llama-gqa-yarn weights with
+   * factors.json's short and long factors, original 32, target 128), recorded with
+   * tools/reference/model_fixtures.py --record-export. Cases below, at and above
+   * original_max_position_embeddings: transformers switches to the long factors past 32 tokens, and
+   * so must the model read back from the export.
+   */
+  @Test
+  void longropeExportMatchesTransformersBelowAndAboveTheOriginalWindow() throws Exception {
+    Path fixture = Path.of("src/test/resources/golden/longrope-export");
+    Path out = dir.resolve("longrope");
+    Result e = longctx("export", "--from", GOLDEN.resolve("llama-gqa-yarn").toString(), "--out", out.toString(), "--factors",
+        fixture.resolve("factors.json").toString());
+    assertEquals(0, e.status(), e.err());
+    JsonNode reference = JSON.readTree(fixture.resolve("reference.json").toFile());
+    JsonNode rope = JSON.readTree(out.resolve("config.json").toFile()).get("rope_parameters");
+    JsonNode resolved = reference.get("rope_resolved");
+    for (String key : new String[] {"rope_type", "short_factor", "long_factor", "original_max_position_embeddings", "attention_factor"}) {
+      assertEquals(resolved.get(key), rope.get(key), "rope_parameters." + key + " as transformers read it");
+    }
+    Set<Boolean> sides = new HashSet<>();
+    for (JsonNode c : reference.get("cases")) {
+      sides.add(c.get("input_ids").size() > resolved.get("original_max_position_embeddings").asInt());
+      Result r = longctx("score", "--model", out.toString(), "--input-ids", ids(c));
+      assertEquals(0, r.status(), r.err());
+      double diff = maxAbsDiff(c.get("logits"), JSON.readTree(r.out()).get("logits"));
+      assertTrue(diff <= 1e-4, c.get("name").asText() + ": max |ours - transformers| " + diff);
+    }
+    assertEquals(Set.of(true, false), sides, "cases on both sides of the switch");
   }
 
   private static long[] longs(JsonNode array) {
