@@ -86,6 +86,15 @@ public interface Storage {
     return new Path(location);
   }
 
+  /**
+   * A folder a job writes into, from a user's string: a URI as given, a local path made absolute
+   * (executors do not share the driver's working directory).
+   */
+  static Path outputPath(String location) {
+    Path path = path(location);
+    return isLocal(path) ? path(java.nio.file.Path.of(path.toUri().getPath())) : path;
+  }
+
   /** The Hadoop path of a local file. */
   static Path path(java.nio.file.Path local) {
     return new Path(local.toAbsolutePath().toUri());
@@ -98,6 +107,25 @@ public interface Storage {
       return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot reach the file system of " + path + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code path} is on the local disk (no scheme, or {@code file:}). */
+  static boolean isLocal(Path path) {
+    String scheme = path.toUri().getScheme();
+    return scheme == null || scheme.equals("file");
+  }
+
+  /** {@code path} as a user wrote it: a plain path for local files, the URI otherwise. */
+  static String display(Path path) {
+    return isLocal(path) ? path.toUri().getPath() : path.toString();
+  }
+
+  /** Deletes a folder and everything in it on any file system; nothing when it does not exist. */
+  static void deleteTree(Path root, Configuration conf) throws IOException {
+    FileSystem fs = fileSystem(root, conf);
+    if (fs.exists(root)) {
+      fs.delete(root, true);
     }
   }
 

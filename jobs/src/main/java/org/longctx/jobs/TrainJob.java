@@ -3,7 +3,6 @@ package org.longctx.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import org.longctx.checkpoints.Storage;
@@ -70,9 +69,9 @@ public final class TrainJob {
 
   /** Runs the configured recipe; returns the exit status. */
   static int train(ExperimentConfig config, boolean resume, StopSignal stop) throws Exception {
-    Path out = Path.of(config.output().resolveDir(config.name()));
-    if (config.output().overwrite() && !resume && Files.exists(out)) {
-      Storage.deleteTree(out);
+    org.apache.hadoop.fs.Path out = Storage.outputPath(config.output().resolveDir(config.name())); // local or any Hadoop URI
+    if (config.output().overwrite() && !resume) {
+      Storage.deleteTree(out, Storage.defaultConf());
     }
     JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(ConfigLoader.toYaml(config));
     if (config.distributed().usesExecutors()) {
@@ -95,7 +94,7 @@ public final class TrainJob {
   }
 
   /** The summary {@code longctx train} prints (also rank 0's report in a distributed run). */
-  public static String describe(TrainingResult r, Path out) {
+  public static String describe(TrainingResult r, org.apache.hadoop.fs.Path out) {
     StringBuilder sb = new StringBuilder();
     sb.append("train ").append(r.recipe()).append(": step ").append(r.step()).append('/').append(r.totalSteps());
     if (r.summary() != null) {
@@ -106,12 +105,12 @@ public final class TrainJob {
     if (r.stoppedBy() != null) {
       sb.append("\n  stopped by ").append(r.stoppedBy()).append("; continue with --resume");
     }
-    sb.append("\n  metrics:    ").append(out.resolve("metrics.jsonl"));
+    sb.append("\n  metrics:    ").append(Storage.display(new org.apache.hadoop.fs.Path(out, "metrics.jsonl")));
     if (r.checkpoint() != null) {
-      sb.append("\n  checkpoint: ").append(r.checkpoint());
+      sb.append("\n  checkpoint: ").append(Storage.display(r.checkpoint()));
     }
     if (r.export() != null) {
-      sb.append("\n  exported:   ").append(r.export());
+      sb.append("\n  exported:   ").append(Storage.display(r.export()));
     }
     return sb.toString();
   }

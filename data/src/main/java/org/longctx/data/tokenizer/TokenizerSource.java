@@ -2,10 +2,10 @@ package org.longctx.data.tokenizer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.Storage;
@@ -118,10 +118,22 @@ public record TokenizerSource(String key, String source, byte[] json, byte[] con
 
   /** Writes {@code tokenizer.json}, and {@code tokenizer_config.json} when there is one, into {@code dir}. */
   public void writeTo(java.nio.file.Path dir) throws IOException {
-    Files.createDirectories(dir);
-    Files.write(dir.resolve(TOKENIZER_JSON), json);
+    writeTo(Storage.path(dir), Storage.defaultConf());
+  }
+
+  /** {@link #writeTo(java.nio.file.Path)} into a folder of any Hadoop file system, replacing the files. */
+  public void writeTo(Path dir, Configuration conf) throws IOException {
+    FileSystem fs = Storage.fileSystem(dir, conf);
+    fs.mkdirs(dir);
+    write(fs, new Path(dir, TOKENIZER_JSON), json);
     if (configJson != null) {
-      Files.write(dir.resolve(TOKENIZER_CONFIG_JSON), configJson);
+      write(fs, new Path(dir, TOKENIZER_CONFIG_JSON), configJson);
+    }
+  }
+
+  private static void write(FileSystem fs, Path file, byte[] bytes) throws IOException {
+    try (FSDataOutputStream out = fs.create(file, true)) {
+      out.write(bytes);
     }
   }
 }

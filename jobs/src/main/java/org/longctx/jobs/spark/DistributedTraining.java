@@ -129,7 +129,7 @@ public final class DistributedTraining {
     SparkConf conf = SparkSessions.conf(config.spark(), "train");
     checkConfig(d, conf);
     applyDefaults(d, conf);
-    Path out = Path.of(config.output().resolveDir(config.name())).toAbsolutePath();
+    org.apache.hadoop.fs.Path out = Storage.outputPath(config.output().resolveDir(config.name()));
     String yaml = ConfigLoader.toYaml(config);
     try (SparkSession spark = SparkSessions.create(conf)) {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -219,7 +219,7 @@ public final class DistributedTraining {
           int colon = a.lastIndexOf(':');
           addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
-        Path out = Path.of(outputDir);
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(outputDir);
         // a retried attempt continues from the latest complete checkpoint, if the failed one wrote any
         boolean resumeNow = resume || (ctx.stageAttemptNumber() > 0 && hasCheckpoint(out));
         LOG.info("replica rank {} of {} (stage attempt {}), ring {} on {}, {}", rank, workers, ctx.stageAttemptNumber(),
@@ -265,8 +265,8 @@ public final class DistributedTraining {
       return Engine.getInstance().defaultDevice();
     }
 
-    private static boolean hasCheckpoint(Path out) throws IOException {
-      return CheckpointStore.at(Storage.path(out.resolve("checkpoints")), Storage.defaultConf()).latestStep().isPresent();
+    private static boolean hasCheckpoint(org.apache.hadoop.fs.Path out) throws IOException {
+      return CheckpointStore.at(new org.apache.hadoop.fs.Path(out, "checkpoints"), Storage.defaultConf()).latestStep().isPresent();
     }
   }
 }

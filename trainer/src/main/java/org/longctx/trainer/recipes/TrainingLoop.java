@@ -7,14 +7,15 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.positional.HostReads;
 import org.longctx.trainer.TrainConfig;
 import org.longctx.trainer.distributed.Collective;
 import org.longctx.trainer.metrics.MetricsLog;
+import org.longctx.trainer.metrics.TrainSummary;
 import org.longctx.trainer.optim.LossScaler;
 import org.longctx.trainer.optim.LrSchedule;
 import org.longctx.trainer.optim.OptimizerStep;
@@ -53,7 +54,11 @@ final class TrainingLoop {
     Path lastCheckpoint = session.resumedFrom();
     long savedStep = lastCheckpoint == null ? -1 : step;
     boolean writes = collective.writes();
-    MetricsLog metrics = writes && step < train.steps() ? MetricsLog.open(run.outputDir(), train.steps(), step, train.logEvery()) : null;
+    MetricsLog metrics = null;
+    if (writes && step < train.steps()) {
+      RemoteMetrics.fetch(run);
+      metrics = MetricsLog.open(run.metricsDir(), train.steps(), step, train.logEvery());
+    }
     try (CpuThreads threads = CpuThreads.use(train.cpuThreads())) {
       while (step < train.steps() && !run.stop().requested()) {
         long tokens = 0;
@@ -82,12 +87,12 @@ final class TrainingLoop {
           }
         }
         if (train.checkpointEvery() > 0 && step % train.checkpointEvery() == 0) {
-          lastCheckpoint = save(session, step);
+          lastCheckpoint = save(session, step, metrics != null);
           savedStep = step;
         }
       }
       if (savedStep != step) {
-        lastCheckpoint = save(session, step);
+        lastCheckpoint = save(session, step, metrics != null);
       }
       Path export = null;
       if (run.stop().requested()) {
@@ -96,8 +101,12 @@ final class TrainingLoop {
       } else if (train.exportAtEnd() && writes) {
         export = TrainingSession.export(run, lastCheckpoint);
       }
+      TrainSummary summary = metrics == null ? null : metrics.finish();
+      if (metrics != null) {
+        RemoteMetrics.publish(run); // with the summary
+      }
       return new TrainingResult(session.recipe().name(), step, train.steps(), run.stop().reason(), lastCheckpoint, export, losses,
-          metrics == null ? null : metrics.finish());
+          summary);
     } finally {
       if (metrics != null) {
         metrics.close();
@@ -109,7 +118,7 @@ final class TrainingLoop {
    * Rank 0 writes the checkpoint, with every replica's data cursor (each replica reads its own
    * shard); every replica waits for it, so none runs ahead of a checkpoint it may resume from.
    */
-  private static Path save(TrainingSession session, long step) throws IOException {
+  private static Path save(TrainingSession session, long step, boolean publishMetrics) throws IOException {
     Collective collective = session.collective();
     List<String> cursors = collective.allGather(session.data().cursor().toString());
     Path dir;
@@ -119,8 +128,11 @@ final class TrainingLoop {
         parsed.add(JSON.readTree(c));
       }
       dir = session.save(step, TrainingData.combine(parsed));
+      if (publishMetrics) {
+        RemoteMetrics.publish(session.run()); // OUT's metrics reach the checkpoint a resume would start from
+      }
     } else {
-      dir = session.run().checkpointDir().resolve(CheckpointStore.directoryName(step));
+      dir = new Path(session.run().checkpointDir(), CheckpointStore.directoryName(step));
     }
     collective.barrier();
     return dir;

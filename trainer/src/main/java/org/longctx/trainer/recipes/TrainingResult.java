@@ -1,7 +1,7 @@
 package org.longctx.trainer.recipes;
 
-import java.nio.file.Path;
 import java.util.List;
+import org.apache.hadoop.fs.Path;
 import org.longctx.trainer.metrics.TrainSummary;
 
 /**
@@ -11,7 +11,7 @@ import org.longctx.trainer.metrics.TrainSummary;
  * @param step optimizer steps completed (over all resumes)
  * @param totalSteps steps the run is configured for
  * @param stoppedBy what stopped it early (e.g. {@code SIGTERM}), or null when it ran to the end
- * @param checkpoint the last checkpoint written, or null
+ * @param checkpoint the last checkpoint written (local or any Hadoop file system), or null
  * @param export the Hugging Face folder written at the end, or null
  * @param losses the loss of every step this process ran, in order
  * @param summary the metrics summary of this process, or null when it ran no step

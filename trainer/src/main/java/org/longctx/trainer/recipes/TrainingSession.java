@@ -10,8 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -19,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.checkpoints.Storage;
 import org.longctx.checkpoints.safetensors.SafetensorsDtype;
@@ -95,11 +95,11 @@ public final class TrainingSession implements AutoCloseable {
   private final LossScaler scaler;
   private final NDManager manager;
   private final long startStep;
-  private final java.nio.file.Path resumedFrom;
+  private final Path resumedFrom;
 
   private TrainingSession(TrainingRun run, Recipe recipe, Collective collective, CheckpointStore store, TokenizerSpec tokenizerSpec,
       LlamaModel model, TextTokenizer tokenizer, TrainingData data, AdamW adamw, LossScaler scaler, NDManager manager, long startStep,
-      java.nio.file.Path resumedFrom) {
+      Path resumedFrom) {
     this.run = run;
     this.recipe = recipe;
     this.collective = collective;
@@ -125,10 +125,10 @@ public final class TrainingSession implements AutoCloseable {
   public static TrainingSession open(TrainingRun run, Recipe recipe, Collective collective, Device device) throws IOException {
     recipe.validate(run);
     Precision precision = precision(run.model(), device);
-    CheckpointStore store = CheckpointStore.at(Storage.path(run.checkpointDir()), Storage.defaultConf());
+    CheckpointStore store = CheckpointStore.at(run.checkpointDir(), Storage.defaultConf());
     List<AutoCloseable> opened = new ArrayList<>();
     try (LoadedCheckpoint ckpt = checkpointToResume(run, store).orElse(null)) {
-      org.apache.hadoop.fs.Path modelFolder = run.model().path().isEmpty() ? null : modelFolder(run.model().path());
+      Path modelFolder = run.model().path().isEmpty() ? null : modelFolder(run.model().path());
       long step = ckpt == null ? 0 : ckpt.state().step();
       checkSameStart(collective, step);
       // rank 0 writes the run's files; the other replicas only read
@@ -152,7 +152,7 @@ public final class TrainingSession implements AutoCloseable {
         restore(ckpt, adamw, scaler);
       }
       NDManager manager = NDManager.newBaseManager(device);
-      java.nio.file.Path resumedFrom = ckpt == null ? null : run.checkpointDir().resolve(ckpt.directory().getName());
+      Path resumedFrom = ckpt == null ? null : new Path(run.checkpointDir(), ckpt.directory().getName());
       LOG.info("data: synthetic {} of documents {}, prepared {}", run.train().synthetic().fraction(), data.taskShares(),
           data.prepared() == null ? "none" : data.prepared().location() + " (" + data.prepared().rows() + " rows)");
       return new TrainingSession(run, recipe, collective, store, tokenizerSpec, model, tokenizer, data, adamw, scaler, manager, step,
@@ -242,7 +242,7 @@ public final class TrainingSession implements AutoCloseable {
   }
 
   /** The checkpoint directory the run resumed from, or null. */
-  java.nio.file.Path resumedFrom() {
+  Path resumedFrom() {
     return resumedFrom;
   }
 
@@ -251,7 +251,7 @@ public final class TrainingSession implements AutoCloseable {
    *
    * @param dataCursor every replica's data cursor ({@link TrainingData#combine})
    */
-  java.nio.file.Path save(long step, JsonNode dataCursor) throws IOException {
+  Path save(long step, JsonNode dataCursor) throws IOException {
     return save(run, store, step, model, adamw, scaler, dataCursor);
   }
 
@@ -276,13 +276,13 @@ public final class TrainingSession implements AutoCloseable {
    * @param modelFolder the model's folder, or null when the model is created from scratch
    * @param writeTo where to write it, or null (replicas other than rank 0 write nothing)
    */
-  public static TokenizerSpec tokenizer(DataConfig data, org.apache.hadoop.fs.Path modelFolder, Path writeTo) throws IOException {
+  public static TokenizerSpec tokenizer(DataConfig data, Path modelFolder, Path writeTo) throws IOException {
     TokenizerSource source = TokenizerSource.findOrBuiltIn(List.of(
         TokenizerSource.Place.named("data.tokenizer", data.tokenizer()),
         TokenizerSource.Place.ifPresent("the model folder", modelFolder == null ? "" : modelFolder.toString())),
         Storage.defaultConf());
     if (writeTo != null) {
-      source.writeTo(writeTo);
+      source.writeTo(writeTo, Storage.defaultConf());
     }
     return source.spec(data.bosToken(), data.eosToken());
   }
@@ -354,14 +354,14 @@ public final class TrainingSession implements AutoCloseable {
   }
 
   /** The model folder behind {@code location}. */
-  public static org.apache.hadoop.fs.Path modelFolder(String location) throws IOException {
+  public static Path modelFolder(String location) throws IOException {
     return CheckpointStore.modelFolder(Storage.path(location), Storage.defaultConf());
   }
 
   /** Loads the weights at {@code location} into a model of {@code config} (whose rope may differ from the folder's). */
   public static LlamaModel loadWeights(String location, LlamaConfig config, Precision dtype, Device device) throws IOException {
     Configuration conf = Storage.defaultConf();
-    org.apache.hadoop.fs.Path folder = CheckpointStore.modelFolder(Storage.path(location), conf);
+    Path folder = CheckpointStore.modelFolder(Storage.path(location), conf);
     try (SafetensorsReader reader = SafetensorsReader.open(folder, "model", conf)) {
       return ModelWeights.load(config, reader, dtype, device);
     }
@@ -408,19 +408,20 @@ public final class TrainingSession implements AutoCloseable {
     Optional<Long> latest = store.latestStep();
     if (!run.resume()) {
       if (latest.isPresent()) {
-        throw new IllegalArgumentException(run.checkpointDir() + " already holds checkpoints (latest step " + latest.get()
+        throw new IllegalArgumentException(Storage.display(run.checkpointDir()) + " already holds checkpoints (latest step " + latest.get()
             + "); pass --resume to continue them, or set output.dir to a new folder (output.overwrite: true replaces it)");
       }
-      Path metrics = run.outputDir().resolve(MetricsLog.METRICS_FILE);
-      if (Files.exists(metrics) && Files.size(metrics) > 0) {
-        throw new IllegalArgumentException(metrics + " already holds the metrics of an earlier run (stopped before its"
+      Path metrics = new Path(run.outputDir(), MetricsLog.METRICS_FILE);
+      FileSystem fs = Storage.fileSystem(metrics, Storage.defaultConf());
+      if (fs.exists(metrics) && fs.getFileStatus(metrics).getLen() > 0) {
+        throw new IllegalArgumentException(Storage.display(metrics) + " already holds the metrics of an earlier run (stopped before its"
             + " first checkpoint, so there is nothing to resume); set output.dir to a new folder, or output.overwrite: true"
             + " (--set output.overwrite=true) to replace it");
       }
       return Optional.empty();
     }
     if (latest.isEmpty()) {
-      throw new IllegalArgumentException("--resume: " + run.checkpointDir() + " holds no complete checkpoint to continue from");
+      throw new IllegalArgumentException("--resume: " + Storage.display(run.checkpointDir()) + " holds no complete checkpoint to continue from");
     }
     LoadedCheckpoint ckpt = store.load(latest.get());
     checkSameRun(run, ckpt.state());
@@ -478,9 +479,9 @@ public final class TrainingSession implements AutoCloseable {
     rng.put("seed", run.train().seed());
     rng.put("scheme", "document i draws from SplittableRandom(mix(seed, i, salt)); nothing else is random");
     TrainingState trainingState = new TrainingState(step, rng, dataCursor, run.experiment());
-    org.apache.hadoop.fs.Path dir = store.save(new CheckpointContents(trainingState, model.config().toHuggingFace("float32"), weights, optimizer));
+    Path dir = store.save(new CheckpointContents(trainingState, model.config().toHuggingFace("float32"), weights, optimizer));
     store.prune(run.train().keepCheckpoints());
-    return run.checkpointDir().resolve(dir.getName());
+    return new Path(run.checkpointDir(), dir.getName());
   }
 
   private static TensorEntry longTensor(String name, long value) {
@@ -531,12 +532,10 @@ public final class TrainingSession implements AutoCloseable {
    */
   static Path export(TrainingRun run, Path stepDir) throws IOException {
     Path target = run.exportDir();
-    if (Files.exists(target)) {
-      Storage.deleteTree(target);
-    }
-    HfExport.Result r = HfExport.export(Storage.path(stepDir), Storage.path(target), run.train().exportDtype(),
-        HfExport.parseSize("5GB"), Storage.path(run.tokenizerDir()), Storage.defaultConf());
-    LOG.info("exported {} ({}) with rope {}", target, String.join(", ", r.files()), r.config().rope().ropeType());
+    Storage.deleteTree(target, Storage.defaultConf());
+    HfExport.Result r = HfExport.export(stepDir, target, run.train().exportDtype(), HfExport.parseSize("5GB"), run.tokenizerDir(),
+        Storage.defaultConf());
+    LOG.info("exported {} ({}) with rope {}", Storage.display(target), String.join(", ", r.files()), r.config().rope().ropeType());
     return target;
   }
 }
