@@ -210,9 +210,23 @@ public final class ModelWeights {
     List<TensorEntry> entries = new ArrayList<>();
     Map<String, NDArray> params = model.parameters();
     for (Tensor t : layout(model.config()).values()) {
-      entries.add(TensorEntry.of(t.huggingFace(), params.get(t.ours()), dtype));
+      NDArray array = params.get(t.ours());
+      entries.add(Casts.typeOf(array) == DataType.BFLOAT16 ? bfloat16Entry(t.huggingFace(), array, dtype)
+          : TensorEntry.of(t.huggingFace(), array, dtype));
     }
     return entries;
+  }
+
+  /**
+   * A bfloat16 parameter written as {@code dtype}: DJL cannot read bfloat16 arrays, so each is
+   * cast to float32 (exactly) only when the writer reaches it, and the copy freed at once.
+   */
+  private static TensorEntry bfloat16Entry(String name, NDArray array, SafetensorsDtype dtype) {
+    return new TensorEntry(name, dtype, array.getShape().getShape(), () -> {
+      try (NDArray detached = array.stopGradient(); NDArray wide = Casts.to(detached, DataType.FLOAT32, false)) {
+        return TensorEntry.of(name, wide, dtype).data().get();
+      }
+    });
   }
 
   /**

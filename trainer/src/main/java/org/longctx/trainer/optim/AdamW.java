@@ -1,6 +1,7 @@
 package org.longctx.trainer.optim;
 
 import org.longctx.kernels.NativeKernels;
+import org.longctx.trainer.model.Casts;
 import org.longctx.trainer.model.Scalars;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -105,7 +106,11 @@ public final class AdamW implements AutoCloseable {
         expAvg[i] = keep(manager.zeros(shape, DataType.FLOAT32));
         expAvgSq[i] = keep(manager.zeros(shape, DataType.FLOAT32));
         if (p.isHalf()) {
-          master[i] = keep(p.array().toType(DataType.FLOAT32, true));
+          // from a detached view, so the copy is a plain tensor outside autograd (bfloat16 goes
+          // through the native cast, which DJL's own cast cannot do)
+          try (NDArray detached = p.array().stopGradient()) {
+            master[i] = keep(Casts.to(detached, DataType.FLOAT32, false));
+          }
           master[i].attach(manager);
         }
       }
@@ -269,14 +274,14 @@ public final class AdamW implements AutoCloseable {
         masters.add(master[i]);
       }
     }
-    NativeKernels.copyInto(halves, masters);  // the float16 write-back, one call for all parameters
+    NativeKernels.copyInto(halves, masters);  // the float16 / bfloat16 write-back, one call for all parameters
   }
 
-  /** Writes the float16 rounding of master copy {@code i} into its parameter, in place. */
+  /** Writes the float16 (bfloat16) rounding of master copy {@code i} into its parameter, in place. */
   @SuppressWarnings("try")
   private void writeBack(int i) {
     try (NDScope scope = new NDScope()) {
-      NDArray half = master[i].toType(DataType.FLOAT16, false);
+      NDArray half = Casts.to(master[i], parameters.get(i).dataType(), false);
       // A detached view shares the parameter's storage but is no autograd leaf, so writing
       // into it is allowed whatever the thread's grad mode.
       parameters.get(i).array().stopGradient().set(ALL, half);

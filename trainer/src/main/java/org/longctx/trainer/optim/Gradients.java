@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.longctx.kernels.NativeKernels;
+import org.longctx.trainer.model.Casts;
 
 /**
  * The float32 gradients of one optimizer step, one per parameter, in the parameters' order.
@@ -75,7 +76,7 @@ public final class Gradients implements AutoCloseable {
         NDArray raw = p.array().getGradient();  // a new handle on the gradient tensor, same storage
         NDArray grad;
         if (p.isHalf()) {
-          grad = raw.toType(DataType.FLOAT32, true);
+          grad = Casts.to(raw, DataType.FLOAT32, false); // a float32 copy (bfloat16: the native cast)
           raw.close();
         } else {
           grad = raw;

@@ -2,6 +2,7 @@ package org.longctx.trainer.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import org.longctx.trainer.model.Casts;
 
 /**
  * A trainable array and the name checkpoints and optimizer state use for it (Hugging Face
@@ -20,16 +21,21 @@ public record NamedParameter(String name, NDArray array) {
     if (array == null) {
       throw new IllegalArgumentException("parameter " + name + ": array is null");
     }
-    DataType type = array.getDataType();
-    if (type != DataType.FLOAT32 && type != DataType.FLOAT16) {
+    DataType type = Casts.typeOf(array);
+    if (type != DataType.FLOAT32 && type != DataType.FLOAT16 && type != DataType.BFLOAT16) {
       throw new IllegalArgumentException(
-          "parameter " + name + ": data type " + type + " is not trainable; allowed: float32, float16");
+          "parameter " + name + ": data type " + type + " is not trainable; allowed: float32, float16, bfloat16");
     }
   }
 
-  /** True for float16 parameters, which train through a float32 master copy. */
+  /** The parameter's type (bfloat16 included, which DJL reports as unknown). */
+  public DataType dataType() {
+    return Casts.typeOf(array);
+  }
+
+  /** True for float16 and bfloat16 parameters, which train through a float32 master copy. */
   public boolean isHalf() {
-    return array.getDataType() == DataType.FLOAT16;
+    return dataType() != DataType.FLOAT32;
   }
 
   /** Number of dimensions of the parameter ({@code 2} for a weight matrix, {@code 1} for a norm). */
