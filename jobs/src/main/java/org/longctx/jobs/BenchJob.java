@@ -63,7 +63,9 @@ public final class BenchJob {
                 --seq-lens L1,L2,... one row per length (e.g. --batch 1 --seq-lens
                 4096,16384,32768,65536); prints tokens/s, ms/step, MFU and peak memory of
                 both and their ratios. --parity instead checks the fused kernels against the
-                eager path (logits, gradients, KV-cache decode, AdamW, gradient norms)
+                eager path (logits, gradients, KV-cache decode, AdamW, gradient norms);
+                --pose-factor F instead measures the peak memory of a PoSE step (--seq-len
+                tokens, positions up to F × that) next to a plain and a full-length step
 
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
@@ -82,7 +84,7 @@ public final class BenchJob {
           // bench search (SearchBench)
           "--config", "--set", "--candidates",
           // bench gpu (GpuBench)
-          "--model", "--vocab", "--seq-lens", "--dtype", "--script"),
+          "--model", "--vocab", "--seq-lens", "--dtype", "--script", "--pose-factor"),
       BenchJob::run);
 
   private BenchJob() {}

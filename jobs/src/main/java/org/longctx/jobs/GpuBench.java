@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -271,6 +272,13 @@ public final class GpuBench {
     Precision precision = Precision.parse("--dtype", args.value("--dtype").orElse("float16"));
     List<Integer> lengths = args.value("--seq-lens").map(GpuBench::lengths)
         .orElse(List.of(args.intValue("--seq-len", preset.seqLen())));
+    if (args.value("--pose-factor").isPresent()) {
+      TrainBench.Shape s = new TrainBench.Shape(args.intValue("--hidden", preset.hidden()), args.intValue("--layers", preset.layers()),
+          args.intValue("--heads", preset.heads()), args.intValue("--intermediate", preset.intermediate()),
+          args.intValue("--vocab", preset.vocab()), args.intValue("--batch", preset.batch()), lengths.get(0),
+          args.intValue("--warmup", preset.warmup()), args.intValue("--steps", preset.steps()), 1);
+      return poseMemory(gpu, s, precision, args.intValue("--pose-factor", 8));
+    }
     String python = args.value("--python").orElse("python3");
     String script = args.value("--script").orElse(defaultScript());
     List<Map<String, Object>> rows = new ArrayList<>();
@@ -283,6 +291,30 @@ public final class GpuBench {
     }
     if (args.value("--json").isPresent()) {
       Files.writeString(Path.of(args.value("--json").get()), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(rows));
+    }
+    return 0;
+  }
+
+  /**
+   * PoSE's promise on the GPU: a step of Lc tokens whose positions reach factor × Lc needs the
+   * memory of a plain step of Lc tokens, not of a full-length step of factor × Lc.
+   */
+  private static int poseMemory(Device gpu, TrainBench.Shape s, Precision precision, int factor) throws IOException {
+    System.out.printf("pose memory: hidden %d, %d layers, batch %d, Lc %d, yarn ×%d, %s%n", s.hidden(), s.layers(), s.batch(),
+        s.seqLen(), factor, precision.key());
+    try (NDManager m = NDManager.newBaseManager(gpu)) {
+      m.zeros(new Shape(1)); // the CUDA allocator exists only after a first allocation; its statistics need it
+    }
+    for (String mode : List.of("pose", "plain", "full")) {
+      NativeKernels.resetPeakMemory(gpu);
+      try {
+        Map<String, Object> r = TrainBench.measure(mode, factor, s, precision);
+        System.out.printf("  %-6s %6d tokens, positions up to %6d   peak %6.2f GiB   %.1f ms/step%n", mode,
+            mode.equals("full") ? s.seqLen() * factor : s.seqLen(), ((Number) r.get("max_position")).longValue(),
+            NativeKernels.peakMemoryBytes(gpu) / (double) (1L << 30), 1000 * ((Number) r.get("seconds_per_step")).doubleValue());
+      } catch (RuntimeException | OutOfMemoryError e) {
+        System.out.printf("  %-6s failed: %s%n", mode, String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+      }
     }
     return 0;
   }
