@@ -273,21 +273,13 @@ public final class GpuBench {
     List<Integer> lengths = args.value("--seq-lens").map(GpuBench::lengths)
         .orElse(List.of(args.intValue("--seq-len", preset.seqLen())));
     if (args.value("--pose-factor").isPresent()) {
-      TrainBench.Shape s = new TrainBench.Shape(args.intValue("--hidden", preset.hidden()), args.intValue("--layers", preset.layers()),
-          args.intValue("--heads", preset.heads()), args.intValue("--intermediate", preset.intermediate()),
-          args.intValue("--vocab", preset.vocab()), args.intValue("--batch", preset.batch()), lengths.get(0),
-          args.intValue("--warmup", preset.warmup()), args.intValue("--steps", preset.steps()), 1);
-      return poseMemory(gpu, s, precision, args.intValue("--pose-factor", 8));
+      return poseMemory(gpu, shape(args, preset, lengths.get(0)), precision, args.intValue("--pose-factor", 8));
     }
     String python = args.value("--python").orElse("python3");
     String script = args.value("--script").orElse(defaultScript());
     List<Map<String, Object>> rows = new ArrayList<>();
     for (int seqLen : lengths) {
-      TrainBench.Shape s = new TrainBench.Shape(args.intValue("--hidden", preset.hidden()), args.intValue("--layers", preset.layers()),
-          args.intValue("--heads", preset.heads()), args.intValue("--intermediate", preset.intermediate()),
-          args.intValue("--vocab", preset.vocab()), args.intValue("--batch", preset.batch()), seqLen,
-          args.intValue("--warmup", preset.warmup()), args.intValue("--steps", preset.steps()), 1);
-      rows.add(row(gpu, s, precision, python, script));
+      rows.add(row(gpu, shape(args, preset, seqLen), precision, python, script));
     }
     if (args.value("--json").isPresent()) {
       Files.writeString(Path.of(args.value("--json").get()), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(rows));
@@ -317,6 +309,14 @@ public final class GpuBench {
       }
     }
     return 0;
+  }
+
+  /** The preset's shape with the shape flags applied, at {@code seqLen}. */
+  private static TrainBench.Shape shape(Args args, TrainBench.Shape preset, int seqLen) {
+    return new TrainBench.Shape(args.intValue("--hidden", preset.hidden()), args.intValue("--layers", preset.layers()),
+        args.intValue("--heads", preset.heads()), args.intValue("--intermediate", preset.intermediate()),
+        args.intValue("--vocab", preset.vocab()), args.intValue("--batch", preset.batch()), seqLen,
+        args.intValue("--warmup", preset.warmup()), args.intValue("--steps", preset.steps()), 1);
   }
 
   private static List<Integer> lengths(String csv) {
