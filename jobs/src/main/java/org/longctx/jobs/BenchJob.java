@@ -88,6 +88,8 @@ public final class BenchJob {
                 local[--cores] (default all) for --candidates candidates (default 8) of
                 --config's search: section (model, target length, documents), each after a
                 warm-up; prints the parallel efficiency and checks both give the same perplexities
+                With --master URL (a standalone cluster, YARN, ...): on one executor and on
+                --executors N (default 2) executors of one core each, as two applications
 
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
@@ -104,7 +106,7 @@ public final class BenchJob {
           // bench train --workers N (TrainBench.distributed)
           "--workers", "--master",
           // bench search (SearchBench)
-          "--config", "--set", "--candidates"),
+          "--config", "--set", "--candidates", "--executors"),
       BenchJob::run);
 
   private BenchJob() {}

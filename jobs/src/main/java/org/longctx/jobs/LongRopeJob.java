@@ -49,7 +49,7 @@ public final class LongRopeJob {
                 at length tokens (default the last search's target)
         short   short factors (used up to L0) for the last factors, read at length tokens (default L0)
         export  a Hugging Face folder of the last model with the last factors as longrope
-                (short_factor and long_factor)
+                (short_factor and long_factor), in train.export_dtype
 
       Writes into DIR (default output.dir, else runs/NAME): one folder per stage
       (1-search-2048/, 2-train-2048/, ..., N-export/hf/), each with stage.json once it finished,
@@ -284,10 +284,11 @@ public final class LongRopeJob {
         throw new ConfigException("longrope.stages[" + (s.index() - 1) + "]: the factors keep n̂ = " + f.startTokens()
             + " start tokens, which transformers' longrope cannot express; search without search.start_tokens to export");
       }
-      HfExport.Result r = HfExport.export(Storage.path(Path.of(model(s.model()))), Storage.path(hf), "float32",
+      String dtype = stageConfig(yaml, source, overrides, s, List.of()).train().exportDtype(); // as the fine-tunes export
+      HfExport.Result r = HfExport.export(Storage.path(Path.of(model(s.model()))), Storage.path(hf), dtype,
           HfExport.parseSize("5GB"), null, Storage.defaultConf(), f.toRopeConfig(0), f.targetLength());
-      progress.println("exported " + r.config().architecture().className() + " (rope " + r.config().rope().ropeType() + ") to "
-          + r.folder());
+      progress.println("exported " + r.config().architecture().className() + " (rope " + r.config().rope().ropeType() + ", " + dtype
+          + ") to " + r.folder());
       result.put("model", hf.toString());
       result.put("factors", factors(s.factors()).toString());
       result.put("max_position_embeddings", f.targetLength());
