@@ -67,6 +67,11 @@ public final class SearchJob {
       search.documents validation documents read at exactly the target length. Each
       generation's candidates are scored as Spark tasks; an executor reads the model once.
 
+      With search.long_factors: FILE it finds that factor set's short factors instead (used up
+      to L0), on documents of search.target_length ≤ L0 tokens (default L0), each factor within
+      [1, search.max_short_factor]. search.init_factors: FILE seeds a long search with earlier
+      factors rescaled to the target.
+
       Writes into DIR (default output.dir, else runs/NAME): factors.json (the best factors and
       what they were searched for, usable as rope: {factors: DIR/factors.json}), search.jsonl
       (every candidate and its perplexity), search.png (best perplexity per generation
