@@ -75,7 +75,7 @@ final class SearchBench {
       String label = labels.get(r);
       try (SparkSession spark = SparkSessions.create(runs.get(label), "bench-search")) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<List<EvalDocument>> docs = jsc.broadcast(prepared.documents());
+        Broadcast<List<EvalDocument>> docs = jsc.broadcast(SearchJob.broadcastable(prepared.documents()));
         try {
           SearchJob.Scorer scorer = new SearchJob.Scorer(jsc, prepared, docs);
           // warm-up: every executor (thread) loads the model and runs once; two per core make sure each got one

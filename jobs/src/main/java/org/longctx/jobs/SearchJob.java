@@ -306,7 +306,7 @@ public final class SearchJob {
     SearchConfig sc = prepared.config().search();
     SearchSpace space = prepared.space();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Broadcast<List<EvalDocument>> documents = jsc.broadcast(prepared.documents());
+    Broadcast<List<EvalDocument>> documents = jsc.broadcast(broadcastable(prepared.documents()));
     long start = System.nanoTime();
     try {
       Scorer scorer = new Scorer(jsc, prepared, documents);
@@ -345,6 +345,15 @@ public final class SearchJob {
       documents.destroy();
       SearchScoring.releaseAll();
     }
+  }
+
+  /**
+   * A copy Kryo can read back on an executor: it rebuilds a list by adding to a new instance of
+   * its class, which an immutable {@code List.copyOf} refuses (UnsupportedOperationException on
+   * a real cluster; local mode never deserializes a broadcast, so only a cluster shows it).
+   */
+  static List<EvalDocument> broadcastable(List<EvalDocument> documents) {
+    return new ArrayList<>(documents);
   }
 
   private static String describe(Map<String, Double> refs) {
