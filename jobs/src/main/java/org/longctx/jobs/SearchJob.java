@@ -174,6 +174,9 @@ public final class SearchJob {
   /** Checks the config, resolves the model and its shape, and builds the documents. */
   public static Prepared prepare(ExperimentConfig config) throws IOException {
     SearchConfig search = config.search();
+    if (search.targetLength() == 0 && !search.searchesShortFactors()) {
+      throw new ConfigException("search.target_length: required (the window the factors are searched for, larger than the model's)");
+    }
     if (config.model().path().isEmpty()) {
       throw new ConfigException("model.path: required (the model whose factors are searched)");
     }
@@ -192,9 +195,6 @@ public final class SearchJob {
         length = search.targetLength() == 0 ? original : search.targetLength();
         space = new SearchSpace(model.headDim(), model.rope().ropeTheta(), original, longSet.targetLength());
       } else {
-        if (search.targetLength() == 0) {
-          throw new ConfigException("search.target_length: required (the window the factors are searched for, larger than the model's)");
-        }
         length = search.targetLength();
         space = new SearchSpace(model.headDim(), model.rope().ropeTheta(), original, search.targetLength());
         if (!search.initFactors().isEmpty()) {
