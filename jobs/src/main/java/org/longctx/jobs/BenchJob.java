@@ -52,6 +52,8 @@ public final class BenchJob {
                 local[--cores] (default all) for --candidates candidates (default 8) of
                 --config's search: section (model, target length, documents), each after a
                 warm-up; prints the parallel efficiency and checks both give the same perplexities
+                With --master URL (a standalone cluster, YARN, ...): on one executor and on
+                --executors N (default 2) executors of one core each, as two applications
 
       gpu       on a GPU node, from the GPU bundle (bin/longctx-gpu bench gpu, docs/gpu.md):
                 longctx's training step against transformers' (LlamaForCausalLM with SDPA
@@ -82,7 +84,7 @@ public final class BenchJob {
           // bench train --workers N (TrainBench.distributed)
           "--workers", "--master",
           // bench search (SearchBench)
-          "--config", "--set", "--candidates",
+          "--config", "--set", "--candidates", "--executors",
           // bench gpu (GpuBench)
           "--model", "--vocab", "--seq-lens", "--dtype", "--script", "--pose-factor"),
       BenchJob::run);

@@ -54,6 +54,8 @@ public final class Cli {
       new Entry("train", "train a model (recipes: pretrain, pose) with checkpoints and metrics", "org.longctx.jobs.TrainJob"),
       new Entry("eval", "passkey accuracy and perplexity by length for several methods, with charts", "org.longctx.jobs.EvalJob"),
       new Entry("search", "LongRoPE's evolutionary search for rope factors (Spark tasks score the candidates)", "org.longctx.jobs.SearchJob"),
+      new Entry("longrope", "LongRoPE's progressive recipe: search, fine-tune, re-search, short factors, export (resumable)",
+          "org.longctx.jobs.LongRopeJob"),
       new Entry("demo", "the whole pipeline on a tiny model: synth, prepare, PoSE, export, eval, report", "org.longctx.jobs.DemoJob"));
 
   private Cli() {}

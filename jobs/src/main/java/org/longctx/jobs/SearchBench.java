@@ -19,8 +19,9 @@ import org.longctx.trainer.eval.EvalDocument;
 
 /**
  * {@code bench search}: how fast the search job scores candidates (one generation's batch) on
- * local[1] and on local[cores], and the parallel efficiency between them. Both score the same
- * candidates on the same documents and must give the same perplexities.
+ * local[1] and on local[cores] — or, with {@code --master URL}, on one executor of that cluster
+ * and on {@code --executors N} (one core each) — and the parallel efficiency between them. Every
+ * run scores the same candidates on the same documents and must give the same perplexities.
  */
 final class SearchBench {
   private SearchBench() {}
@@ -29,8 +30,28 @@ final class SearchBench {
     ExperimentConfig config = Subcommand.loadConfig(args);
     int cores = args.intValue("--cores", Runtime.getRuntime().availableProcessors());
     int count = args.intValue("--candidates", 8);
-    if (cores < 1 || count < 1) {
-      throw new UsageException("need --cores >= 1 and --candidates >= 1");
+    int executors = args.intValue("--executors", 2);
+    if (cores < 1 || count < 1 || executors < 1) {
+      throw new UsageException("need --cores >= 1, --executors >= 1 and --candidates >= 1");
+    }
+    String master = args.value("--master").orElse(null);
+    // what is compared: one core against many, on local threads or on a cluster's executors
+    Map<String, SparkSettings> runs = new LinkedHashMap<>();
+    List<Integer> widths = new ArrayList<>();
+    for (int n : (master == null ? cores : executors) == 1 ? List.of(1) : List.of(1, master == null ? cores : executors)) {
+      widths.add(n);
+      if (master == null) {
+        runs.put("local[" + n + "]", new SparkSettings("local[" + n + "]", config.spark().appName(), config.spark().conf()));
+      } else {
+        Map<String, String> conf = new LinkedHashMap<>(config.spark().conf());
+        conf.put("spark.executor.cores", "1");
+        conf.put("spark.cores.max", String.valueOf(n)); // standalone: n executors of one core
+        conf.put("spark.executor.instances", String.valueOf(n)); // YARN, Kubernetes
+        // the first tasks wait until every executor registered, so that the warm-up reaches them all
+        conf.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
+        conf.put("spark.scheduler.maxRegisteredResourcesWaitingTime", "120s");
+        runs.put(n + (n == 1 ? " executor" : " executors"), new SparkSettings(master, config.spark().appName(), conf));
+      }
     }
     SearchJob.Prepared prepared = SearchJob.prepare(config);
     SearchSpace space = prepared.space();
@@ -43,28 +64,31 @@ final class SearchBench {
           : Factors.rescale(start, space.originalLength(), space.targetLength(), Math.max(length, space.originalLength() + 1));
       ropes.add(new Genome(0, lambda).toRope(space, config.search().mscale()));
     }
-    System.out.printf(Locale.ROOT, "bench search: %d candidates × %d documents of %d tokens (%s), on local[1] and local[%d]%n",
-        count, prepared.documents().size(), space.targetLength(), prepared.model(), cores);
-    List<Integer> masters = cores == 1 ? List.of(1) : List.of(1, cores);
+    System.out.printf(Locale.ROOT, "bench search: %d candidates × %d documents of %d tokens (%s), on %s%s%n",
+        count, prepared.documents().size(), space.targetLength(), prepared.model(), String.join(" and ", runs.keySet()),
+        master == null ? "" : " of " + master);
     Map<Integer, Double> rate = new LinkedHashMap<>();
     double[] first = null;
-    for (int n : masters) {
-      SparkSettings settings = new SparkSettings("local[" + n + "]", config.spark().appName(), config.spark().conf());
-      try (SparkSession spark = SparkSessions.create(settings, "bench-search")) {
+    List<String> labels = new ArrayList<>(runs.keySet());
+    for (int r = 0; r < labels.size(); r++) {
+      int n = widths.get(r);
+      String label = labels.get(r);
+      try (SparkSession spark = SparkSessions.create(runs.get(label), "bench-search")) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<List<EvalDocument>> docs = jsc.broadcast(prepared.documents());
+        Broadcast<List<EvalDocument>> docs = jsc.broadcast(SearchJob.broadcastable(prepared.documents()));
         try {
           SearchJob.Scorer scorer = new SearchJob.Scorer(jsc, prepared, docs);
-          scorer.perplexities(ropes.subList(0, Math.min(n, ropes.size()))); // warm-up: every executor thread loads and runs once
+          // warm-up: every executor (thread) loads the model and runs once; two per core make sure each got one
+          scorer.perplexities(ropes.subList(0, Math.min(2 * n, ropes.size())));
           long t0 = System.nanoTime();
           double[] ppl = scorer.perplexities(ropes);
           double seconds = (System.nanoTime() - t0) / 1e9;
           rate.put(n, count / seconds);
-          System.out.printf(Locale.ROOT, "  local[%d]: %.1f s, %.3f candidates/s%n", n, seconds, count / seconds);
+          System.out.printf(Locale.ROOT, "  %s: %.1f s, %.3f candidates/s%n", label, seconds, count / seconds);
           if (first == null) {
             first = ppl;
           } else if (!java.util.Arrays.equals(first, ppl)) {
-            throw new IllegalStateException("local[" + n + "] scored other perplexities than local[1]: " + java.util.Arrays.toString(ppl)
+            throw new IllegalStateException(label + " scored other perplexities than " + labels.get(0) + ": " + java.util.Arrays.toString(ppl)
                 + " vs " + java.util.Arrays.toString(first));
           }
         } finally {
@@ -74,9 +98,10 @@ final class SearchBench {
       }
     }
     if (rate.size() == 2) {
-      double speedup = rate.get(cores) / rate.get(1);
-      System.out.printf(Locale.ROOT, "  speed-up %.2f× on %d cores: parallel efficiency %.0f%% (same perplexities on both)%n",
-          speedup, cores, 100 * speedup / cores);
+      int n = widths.get(1);
+      double speedup = rate.get(n) / rate.get(1);
+      System.out.printf(Locale.ROOT, "  speed-up %.2f× on %d %s: parallel efficiency %.0f%% (same perplexities on both)%n",
+          speedup, n, master == null ? "cores" : "executors", 100 * speedup / n);
     }
     return 0;
   }

@@ -34,12 +34,14 @@ import org.longctx.jobs.report.SearchChart;
 import org.longctx.jobs.spark.SparkSessions;
 import org.longctx.positional.RopeConfig;
 import org.longctx.search.EvolutionarySearch;
+import org.longctx.search.Factors;
 import org.longctx.search.FactorFile;
 import org.longctx.search.Genome;
 import org.longctx.search.Individual;
 import org.longctx.search.SearchConfig;
 import org.longctx.search.SearchSpace;
 import org.longctx.search.SearchState;
+import org.longctx.search.Start;
 import org.longctx.search.StateFile;
 import org.longctx.trainer.eval.EvalDocument;
 import org.longctx.trainer.eval.EvalPlan;
@@ -64,6 +66,11 @@ public final class SearchJob {
       iterations in the search: section) whose fitness is the perplexity of
       search.documents validation documents read at exactly the target length. Each
       generation's candidates are scored as Spark tasks; an executor reads the model once.
+
+      With search.long_factors: FILE it finds that factor set's short factors instead (used up
+      to L0), on documents of search.target_length ≤ L0 tokens (default L0), each factor within
+      [1, search.max_short_factor]. search.init_factors: FILE seeds a long search with earlier
+      factors rescaled to the target.
 
       Writes into DIR (default output.dir, else runs/NAME): factors.json (the best factors and
       what they were searched for, usable as rope: {factors: DIR/factors.json}), search.jsonl
@@ -126,9 +133,13 @@ public final class SearchJob {
    *
    * @param model the model folder, fully qualified (executors of a cluster read it from there)
    * @param modelSha256 SHA-256 of its config.json and weight files
-   * @param documents the validation documents, each exactly {@code space.targetLength()} tokens
+   * @param space the long factors' space: L0 and the target they serve (a short-factor search: those of {@code longSet})
+   * @param documents the validation documents, each exactly {@link #documentLength()} tokens
+   * @param longSet a short-factor search's long factor set ({@code search.long_factors}); null for a long-factor search
+   * @param init {@code search.init_factors}' long factors rescaled to the target; null when not set
    */
-  public record Prepared(ExperimentConfig config, String model, String modelSha256, SearchSpace space, List<EvalDocument> documents) {
+  public record Prepared(ExperimentConfig config, String model, String modelSha256, SearchSpace space, List<EvalDocument> documents,
+      FactorFile longSet, double[] init) {
 
     /** What else the result depends on: the model's content and the documents. */
     String context() {
@@ -136,12 +147,34 @@ public final class SearchJob {
       return "model sha256 " + modelSha256 + ", documents " + Integer.toHexString(Arrays.hashCode(hashes)) + ", dtype "
           + config.model().dtype();
     }
+
+    /** Whether this search finds short factors. */
+    boolean shortFactors() {
+      return longSet != null;
+    }
+
+    /** Tokens per document: the target, or for short factors a length ≤ L0. */
+    int documentLength() {
+      return documents.get(0).ids().length;
+    }
+
+    /** Population 0's fixed members and the factor range. */
+    Start start() {
+      return shortFactors() ? Start.shortFactors(longSet.longFactors(), config.search().maxShortFactor())
+          : Start.longFactors(config.search(), space, init);
+    }
+
+    /** The rope a candidate is scored with: longrope with its factors as the long ones, or as a long set's short ones. */
+    RopeConfig rope(Genome g) {
+      return shortFactors() ? longSet.withShortFactor(g.factorList(), null, null, null).toRopeConfig(0)
+          : g.toRope(space, config.search().mscale());
+    }
   }
 
   /** Checks the config, resolves the model and its shape, and builds the documents. */
   public static Prepared prepare(ExperimentConfig config) throws IOException {
     SearchConfig search = config.search();
-    if (search.targetLength() == 0) {
+    if (search.targetLength() == 0 && !search.searchesShortFactors()) {
       throw new ConfigException("search.target_length: required (the window the factors are searched for, larger than the model's)");
     }
     if (config.model().path().isEmpty()) {
@@ -150,10 +183,26 @@ public final class SearchJob {
     Configuration conf = Storage.defaultConf();
     org.apache.hadoop.fs.Path folder = EvalJob.modelFolder(config.model().path(), "model.path", conf);
     LlamaConfig model = ModelWeights.readConfig(folder, conf);
-    int original = search.originalLength() > 0 ? search.originalLength() : EvalJob.originalWindow(folder, null, conf);
+    FactorFile longSet = search.searchesShortFactors() ? readFactors("search.long_factors", search.longFactors()) : null;
+    int original = longSet != null ? longSet.originalLength()
+        : search.originalLength() > 0 ? search.originalLength() : EvalJob.originalWindow(folder, null, conf);
+    int length;
     SearchSpace space;
+    double[] init = null;
     try {
-      space = new SearchSpace(model.headDim(), model.rope().ropeTheta(), original, search.targetLength());
+      if (longSet != null) {
+        checkShortSearch(search, longSet, model);
+        length = search.targetLength() == 0 ? original : search.targetLength();
+        space = new SearchSpace(model.headDim(), model.rope().ropeTheta(), original, longSet.targetLength());
+      } else {
+        length = search.targetLength();
+        space = new SearchSpace(model.headDim(), model.rope().ropeTheta(), original, search.targetLength());
+        if (!search.initFactors().isEmpty()) {
+          init = initFactors(readFactors("search.init_factors", search.initFactors()), space);
+        }
+      }
+    } catch (ConfigException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
       throw new ConfigException("search." + e.getMessage());
     }
@@ -163,19 +212,64 @@ public final class SearchJob {
     try (TextTokenizer t = TextTokenizer.create(tokenizer, true)) {
       PasskeyPrompt.Encoder encoder = PasskeyPrompt.Encoder.of(t, search.addBos() ? tokenizer.bosId() : -1);
       documents = EvalDocument.of(search.data(), encoder, EvalPlan.heldOutSeed(search.seed()), search.documents(),
-          search.targetLength(), search.targetLength());
+          length, length);
     } catch (IllegalArgumentException e) {
       throw new ConfigException("search.data: " + e.getMessage());
     }
     if (documents.isEmpty()) {
-      throw new ConfigException("search.data: " + search.data() + " has no row of at least " + search.targetLength()
+      throw new ConfigException("search.data: " + search.data() + " has no row of at least " + length
           + " tokens (search.target_length)");
     }
     List<EvalDocument> cut = new ArrayList<>();
     for (EvalDocument d : documents) {
-      cut.add(new EvalDocument(d.index(), d.source(), Arrays.copyOf(d.ids(), search.targetLength())));
+      cut.add(new EvalDocument(d.index(), d.source(), Arrays.copyOf(d.ids(), length)));
     }
-    return new Prepared(config, folder.toString(), sha256(folder, conf), space, List.copyOf(cut));
+    return new Prepared(config, folder.toString(), sha256(folder, conf), space, List.copyOf(cut), longSet, init);
+  }
+
+  private static FactorFile readFactors(String key, String file) {
+    try {
+      return FactorFile.read(Path.of(file));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(key + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * A short-factor search reads documents of at most L0 tokens (where transformers' longrope uses
+   * the short factors); the long-factor seeds and n̂ belong to long searches.
+   */
+  private static void checkShortSearch(SearchConfig search, FactorFile longSet, LlamaConfig model) {
+    if (longSet.longFactor().size() != model.headDim() / 2) {
+      throw new ConfigException("search.long_factors: has " + longSet.longFactor().size() + " factors, the model needs head_dim/2 = "
+          + model.headDim() / 2);
+    }
+    if (search.targetLength() > longSet.originalLength()) {
+      throw new ConfigException("search.target_length: a short-factor search reads documents of at most L0 = "
+          + longSet.originalLength() + " tokens (0 = L0), got " + search.targetLength());
+    }
+    if (search.includePi() || search.includeNtk() || search.includeYarn() || search.searchesStartTokens()) {
+      throw new ConfigException("search.include_pi, include_ntk, include_yarn and start_tokens: not used by a short-factor search "
+          + "(search.long_factors set); it starts from the original rope and the long factors");
+    }
+  }
+
+  /**
+   * {@code init_factors}' long factors rescaled to this search's target (docs/methods.md §3:
+   * {@code λ' = 1 + (λ − 1)·(L/L0 − 1)/(S/L0 − 1)}, here usually to a longer target), as the
+   * reference seeds a search with earlier factors [microsoft/LongRoPE {@code evolution/search.py}:
+   * {@code --init-factors}, {@code rescale}].
+   */
+  static double[] initFactors(FactorFile file, SearchSpace space) {
+    if (file.originalLength() != space.originalLength()) {
+      throw new ConfigException("search.init_factors: factors for L0 = " + file.originalLength() + " cannot seed a search from L0 = "
+          + space.originalLength());
+    }
+    if (file.longFactor().size() != space.factorCount()) {
+      throw new ConfigException("search.init_factors: has " + file.longFactor().size() + " factors, the model needs head_dim/2 = "
+          + space.factorCount());
+    }
+    return Factors.rescale(file.longFactors(), file.originalLength(), file.targetLength(), space.targetLength());
   }
 
   /**
@@ -188,11 +282,18 @@ public final class SearchJob {
   public record Result(SearchState state, FactorFile factors, double candidatesPerSecond, double seconds) {
     String summary() {
       Map<String, Double> p = factors.perplexity();
+      String speed = candidatesPerSecond > 0 ? String.format(Locale.ROOT, "%.3f candidates/s", candidatesPerSecond)
+          : "finished earlier: nothing left to score";
+      if (p.containsKey("short_best")) {
+        return String.format(Locale.ROOT,
+            "short-factor search: %d generations, %d candidates; perplexity at %d tokens: short factors 1 %.4f, original rope %.4f, "
+                + "searched %.4f (%s)", state.generations(), state.individuals().size(), (Integer) factors.search().get("short_length"),
+            p.get("short_start"), p.get("short_original"), p.get("short_best"), speed);
+      }
       return String.format(Locale.ROOT,
           "search: %d generations, %d candidates; perplexity at %d tokens: start %.4f, PI %.4f, YaRN %.4f, searched %.4f (%s)",
           state.generations(), state.individuals().size(), factors.targetLength(), p.get("start"), p.get("pi"), p.get("yarn"),
-          p.get("best"), candidatesPerSecond > 0 ? String.format(Locale.ROOT, "%.3f candidates/s", candidatesPerSecond)
-              : "finished earlier: nothing left to score");
+          p.get("best"), speed);
     }
   }
 
@@ -205,32 +306,60 @@ public final class SearchJob {
     SearchConfig sc = prepared.config().search();
     SearchSpace space = prepared.space();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Broadcast<List<EvalDocument>> documents = jsc.broadcast(prepared.documents());
+    Broadcast<List<EvalDocument>> documents = jsc.broadcast(broadcastable(prepared.documents()));
     long start = System.nanoTime();
     try {
       Scorer scorer = new Scorer(jsc, prepared, documents);
-      progress.printf(Locale.ROOT, "search: %s, L0 %d → %d (s = %.4g), %d factors, %d documents, on %s (%d cores)%n",
-          prepared.model(), space.originalLength(), space.targetLength(), space.scale(), space.factorCount(),
-          prepared.documents().size(), spark.sparkContext().master(), jsc.defaultParallelism());
-      double[] refs = scorer.perplexities(List.of(
-          RopeConfig.builder("linear").factor(space.scale()).build(),
-          RopeConfig.builder("yarn").factor(space.scale()).originalMaxPositionEmbeddings(space.originalLength()).build()));
-      progress.printf(Locale.ROOT, "search: references at %d tokens: PI %.4f, YaRN %.4f%n", space.targetLength(), refs[0], refs[1]);
-      EvolutionarySearch search = new EvolutionarySearch(sc, space, prepared.context());
+      Map<String, Double> refs = new LinkedHashMap<>();
+      if (prepared.shortFactors()) {
+        progress.printf(Locale.ROOT, "search: short factors of %s (L0 %d → %d) for %s, documents of %d tokens, factors within [1, %s], "
+                + "%d documents, on %s (%d cores)%n", sc.longFactors(), space.originalLength(), space.targetLength(), prepared.model(),
+            prepared.documentLength(), sc.maxShortFactor(), prepared.documents().size(), spark.sparkContext().master(),
+            jsc.defaultParallelism());
+        // the model's rope without any scaling: what short-context quality is measured against
+        refs.put("original rope", scorer.perplexities(List.of(RopeConfig.defaults()))[0]);
+      } else {
+        progress.printf(Locale.ROOT, "search: %s, L0 %d → %d (s = %.4g), %d factors, %d documents, on %s (%d cores)%n",
+            prepared.model(), space.originalLength(), space.targetLength(), space.scale(), space.factorCount(),
+            prepared.documents().size(), spark.sparkContext().master(), jsc.defaultParallelism());
+        double[] r = scorer.perplexities(List.of(
+            RopeConfig.builder("linear").factor(space.scale()).build(),
+            RopeConfig.builder("yarn").factor(space.scale()).originalMaxPositionEmbeddings(space.originalLength()).build()));
+        refs.put("PI", r[0]);
+        refs.put("YaRN", r[1]);
+      }
+      progress.printf(Locale.ROOT, "search: references at %d tokens: %s%n", prepared.documentLength(), describe(refs));
+      EvolutionarySearch search = new EvolutionarySearch(sc, prepared.start(), prepared.context());
       StateFile store = new StateFile(out.resolve(STATE));
-      Progress listener = new Progress(sc, space, prepared, out, refs[0], refs[1], progress);
-      SearchState state = search.run(batch -> scorer.perplexities(batch.stream().map(g -> g.toRope(space, sc.mscale())).toList()),
-          store, listener);
+      Progress listener = new Progress(sc, prepared, out, refs, progress);
+      SearchState state = search.run(batch -> scorer.perplexities(batch.stream().map(prepared::rope).toList()), store, listener);
       FactorFile factors = listener.factors(state);
       factors.write(out.resolve(FACTORS));
-      SearchChart.write(out, "LongRoPE search: " + space.originalLength() + " → " + space.targetLength() + " tokens",
-          state.bestByGeneration(), Map.of("PI", refs[0], "YaRN", refs[1]));
+      String title = prepared.shortFactors()
+          ? "LongRoPE short factors at " + prepared.documentLength() + " tokens"
+          : "LongRoPE search: " + space.originalLength() + " → " + space.targetLength() + " tokens";
+      SearchChart.write(out, title, state.bestByGeneration(), refs);
       double seconds = (System.nanoTime() - start) / 1e9;
       return new Result(state, factors, listener.candidatesPerSecond(), seconds);
     } finally {
       documents.destroy();
       SearchScoring.releaseAll();
     }
+  }
+
+  /**
+   * A copy Kryo can read back on an executor: it rebuilds a list by adding to a new instance of
+   * its class, which an immutable {@code List.copyOf} refuses (UnsupportedOperationException on
+   * a real cluster; local mode never deserializes a broadcast, so only a cluster shows it).
+   */
+  static List<EvalDocument> broadcastable(List<EvalDocument> documents) {
+    return new ArrayList<>(documents);
+  }
+
+  private static String describe(Map<String, Double> refs) {
+    StringBuilder sb = new StringBuilder();
+    refs.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(String.format(Locale.ROOT, " %.4f", v)));
+    return sb.toString();
   }
 
   /**
@@ -288,23 +417,19 @@ public final class SearchJob {
   /** Per generation: a progress line, search.jsonl and factors.json (the best so far). */
   static final class Progress implements EvolutionarySearch.Listener {
     private final SearchConfig config;
-    private final SearchSpace space;
     private final Prepared prepared;
     private final Path out;
-    private final double pi;
-    private final double yarn;
+    private final Map<String, Double> refs;
     private final PrintStream progress;
     private double seconds;
     private long scored;
     private int generationsRun;
 
-    Progress(SearchConfig config, SearchSpace space, Prepared prepared, Path out, double pi, double yarn, PrintStream progress) {
+    Progress(SearchConfig config, Prepared prepared, Path out, Map<String, Double> refs, PrintStream progress) {
       this.config = config;
-      this.space = space;
       this.prepared = prepared;
       this.out = out;
-      this.pi = pi;
-      this.yarn = yarn;
+      this.refs = refs;
       this.progress = progress;
     }
 
@@ -317,9 +442,9 @@ public final class SearchJob {
       factors(state).write(out.resolve(FACTORS));
       int left = Math.max(0, config.iterations() - state.generations());
       double eta = state.stoppedEarly() ? 0 : left * seconds / generationsRun;
-      progress.printf(Locale.ROOT, "search: generation %d/%d: %d candidates in %.1f s (%.2f candidates/s), best %.4f (start %.4f, PI %.4f, YaRN %.4f)%s%n",
+      progress.printf(Locale.ROOT, "search: generation %d/%d: %d candidates in %.1f s (%.2f candidates/s), best %.4f (start %.4f, %s)%s%n",
           state.generations(), config.iterations(), batch.size(), secs, batch.size() / Math.max(secs, 1e-9), state.best().perplexity(),
-          state.individuals().get(0).perplexity(), pi, yarn,
+          state.individuals().get(0).perplexity(), describe(refs),
           state.stoppedEarly() ? ", stopped: the best moved less than " + config.minDelta() + " in " + config.patience() + " generations"
               : left == 0 ? "" : String.format(Locale.ROOT, ", ETA %.0f s", eta));
     }
@@ -334,11 +459,6 @@ public final class SearchJob {
       Map<String, String> model = new LinkedHashMap<>();
       model.put("id", prepared.model());
       model.put("sha256", prepared.modelSha256());
-      Map<String, Double> ppl = new LinkedHashMap<>();
-      ppl.put("start", state.individuals().get(0).perplexity());
-      ppl.put("pi", pi);
-      ppl.put("yarn", yarn);
-      ppl.put("best", best.perplexity());
       Map<String, Object> facts = new LinkedHashMap<>();
       facts.put("seed", config.seed());
       facts.put("generations", state.generations());
@@ -350,6 +470,27 @@ public final class SearchJob {
       facts.put("data", config.data());
       facts.put("dtype", prepared.config().model().dtype());
       Genome g = best.genome();
+      Map<String, Double> ppl = new LinkedHashMap<>();
+      if (prepared.shortFactors()) {
+        // the long set's own figures stay; the short search adds its own at its document length
+        FactorFile longSet = prepared.longSet();
+        ppl.putAll(longSet.perplexity());
+        ppl.put("short_start", state.individuals().get(0).perplexity());
+        ppl.put("short_original", refs.get("original rope"));
+        ppl.put("short_best", best.perplexity());
+        facts.put("short_length", prepared.documentLength());
+        facts.put("max_short_factor", config.maxShortFactor());
+        facts.put("long_factors_from", config.longFactors());
+        return longSet.withShortFactor(g.factorList(), model, ppl, facts);
+      }
+      ppl.put("start", state.individuals().get(0).perplexity());
+      ppl.put("pi", refs.get("PI"));
+      ppl.put("yarn", refs.get("YaRN"));
+      ppl.put("best", best.perplexity());
+      if (prepared.init() != null) {
+        facts.put("init_factors", config.initFactors());
+      }
+      SearchSpace space = prepared.space();
       return new FactorFile(space.targetLength(), space.originalLength(), config.mscale(), g.factorList(), List.of(),
           g.startTokens(), model, ppl, facts);
     }

@@ -54,6 +54,7 @@ public record Subcommand(
       Map.entry("train", "docs/training.md"),
       Map.entry("eval", "docs/eval.md"),
       Map.entry("search", "docs/longrope.md"),
+      Map.entry("longrope", "docs/longrope.md"),
       Map.entry("demo", "docs/demo.md"));
 
   /** Options every subcommand accepts. */

@@ -56,37 +56,45 @@ public final class EvolutionarySearch {
   }
 
   private final SearchConfig config;
-  private final SearchSpace space;
+  private final Start start;
   private final String fingerprint;
 
   /**
+   * A long-factor search of {@code space} from the YaRN-shaped start point (and the seeds the config asks for).
+   *
    * @param context what else the result depends on (model id and hash, documents); part of the fingerprint
    */
   public EvolutionarySearch(SearchConfig config, SearchSpace space, String context) {
+    this(config, Start.longFactors(config, space, null), context);
+  }
+
+  /**
+   * A search from {@code start}: its fixed members and mutations of its start point make
+   * population 0, and every factor stays within [1, {@code start.maxFactor()}].
+   *
+   * @param context what else the result depends on (model id and hash, documents); part of the fingerprint
+   */
+  public EvolutionarySearch(SearchConfig config, Start start, String context) {
     this.config = config;
-    this.space = space;
-    this.fingerprint = fingerprint(config, space, context);
+    this.start = start;
+    this.fingerprint = fingerprint(config, start, context);
   }
 
   /**
    * What a state must match to be continued. {@code iterations}, {@code patience} and
    * {@code min_delta} are left out on purpose: a finished search may be extended by raising them.
    */
-  static String fingerprint(SearchConfig c, SearchSpace s, String context) {
+  static String fingerprint(SearchConfig c, Start start, String context) {
     return String.format(Locale.ROOT,
-        "d=%d theta=%s L0=%d L=%d population=%d parents=%d mutations=%d crossovers=%d tries=%d step=%s pm=%s pc=%s "
-            + "seed=%d pi=%b ntk=%b yarn=%b start_tokens=%s start_token_parents=%d mscale=%s | %s",
-        s.headDim(), s.ropeTheta(), s.originalLength(), s.targetLength(), c.population(), c.parents(), c.mutations(),
+        "%s population=%d parents=%d mutations=%d crossovers=%d tries=%d step=%s pm=%s pc=%s "
+            + "seed=%d pi=%b ntk=%b yarn=%b start_tokens=%s start_token_parents=%d mscale=%s max=%s | %s",
+        start.description(), c.population(), c.parents(), c.mutations(),
         c.crossovers(), c.maxCrossoverTries(), c.step(), c.mutationProbability(), c.crossoverProbability(), c.seed(),
-        c.includePi(), c.includeNtk(), c.includeYarn(), c.startTokens(), c.startTokenParents(), c.mscale(), context);
+        c.includePi(), c.includeNtk(), c.includeYarn(), c.startTokens(), c.startTokenParents(), c.mscale(), start.maxFactor(), context);
   }
 
   public String fingerprint() {
     return fingerprint;
-  }
-
-  public SearchSpace space() {
-    return space;
   }
 
   /**
@@ -126,19 +134,9 @@ public final class EvolutionarySearch {
     return state.generations() >= config.iterations() || state.stoppedEarly();
   }
 
-  /** The origins of population 0, in order: the start point, the seeds asked for, then mutations. */
+  /** The origins of population 0, in order: the fixed members, then mutations. */
   private List<String> origins(List<Genome> initial) {
-    List<String> origins = new ArrayList<>();
-    origins.add("start");
-    if (config.includePi()) {
-      origins.add("pi");
-    }
-    if (config.includeNtk()) {
-      origins.add("ntk");
-    }
-    if (config.includeYarn()) {
-      origins.add("yarn");
-    }
+    List<String> origins = new ArrayList<>(start.origins());
     while (origins.size() < initial.size()) {
       origins.add("mutation");
     }
@@ -146,25 +144,15 @@ public final class EvolutionarySearch {
   }
 
   /**
-   * Population 0: the YaRN-shaped start point, PI, NTK and YaRN seeds when asked for, then mutations of
-   * the start point up to {@code population} [genetic_base.py: {@code population_size − 1}
-   * mutations of the initial individual].
+   * Population 0: the start's fixed members (the YaRN-shaped start point, PI, NTK, YaRN and
+   * init seeds when asked for), then mutations of the start point up to {@code population}
+   * [genetic_base.py: {@code population_size − 1} mutations of the initial individual].
    */
   List<Genome> initialPopulation(Rng rng) {
     List<Genome> out = new ArrayList<>();
-    Genome start = new Genome(0, Factors.yarnStart(space));
-    out.add(start);
-    if (config.includePi()) {
-      out.add(new Genome(0, Factors.pi(space)));
-    }
-    if (config.includeNtk()) {
-      out.add(new Genome(0, Factors.ntk(space)));
-    }
-    if (config.includeYarn()) {
-      out.add(new Genome(0, Factors.yarn(space)));
-    }
+    start.members().forEach(m -> out.add(m.genome()));
     while (out.size() < config.population()) {
-      Genome child = mutate(start, rng, out);
+      Genome child = mutate(start.point(), rng, out);
       if (child == null) {
         break; // the start point has no valid neighbour left (a tiny space)
       }
@@ -271,11 +259,11 @@ public final class EvolutionarySearch {
   }
 
   /**
-   * A valid child is non-decreasing, within [1, 1 + s] and not all-close to a candidate seen
-   * before (docs/methods.md §3, "Valid candidate").
+   * A valid child is non-decreasing, within [1, 1 + s] (a short-factor search: [1,
+   * max_short_factor]) and not all-close to a candidate seen before (docs/methods.md §3, "Valid candidate").
    */
   boolean valid(Genome g, List<Genome> seen) {
-    return g.monotone() && g.inRange(space.scale()) && !seenBefore(g, seen);
+    return g.monotone() && g.within(start.maxFactor()) && !seenBefore(g, seen);
   }
 
   static boolean seenBefore(Genome g, List<Genome> seen) {
@@ -290,14 +278,14 @@ public final class EvolutionarySearch {
   /**
    * Mutation (docs/methods.md §3): in each pass every factor, with probability
    * {@code mutation_probability}, moves to a value {@code lo + k·step} between its neighbours as
-   * they are at that moment ({@code [1, λ_1]} for the first, {@code [λ_{n−2}, 1 + s]} for the
+   * they are at that moment ({@code [1, λ_1]} for the first, {@code [λ_{n−2}, max]} for the
    * last); passes repeat until the child is valid. n̂ never changes. Null when no valid child
    * turned up in {@link #MAX_MUTATION_PASSES} passes.
    */
   Genome mutate(Genome parent, Rng rng, List<Genome> seen) {
     double[] f = parent.factors();
     int n = f.length;
-    double top = 1 + space.scale();
+    double top = start.maxFactor();
     for (int pass = 0; pass <= MAX_MUTATION_PASSES; pass++) {
       Genome candidate = new Genome(parent.startTokens(), f);
       if (valid(candidate, seen)) {

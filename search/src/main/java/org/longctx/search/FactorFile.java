@@ -102,6 +102,17 @@ public record FactorFile(
         .build();
   }
 
+  /** The same set with {@code shortFactor} as its short factors (a short-factor search's candidate or result). */
+  public FactorFile withShortFactor(List<Double> shortFactor, Map<String, String> model, Map<String, Double> perplexity,
+      Map<String, Object> search) {
+    return new FactorFile(targetLength, originalLength, mscale, longFactor, shortFactor, startTokens, model, perplexity, search);
+  }
+
+  /** λ as an array. */
+  public double[] longFactors() {
+    return longFactor.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
   /** Writes the file (atomically: beside it, then renamed over it). */
   public void write(Path file) throws IOException {
     Map<String, Object> out = new LinkedHashMap<>();

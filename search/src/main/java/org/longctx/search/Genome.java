@@ -59,10 +59,15 @@ public record Genome(int startTokens, double[] factors) {
     return true;
   }
 
-  /** Every value within {@code [1, 1 + s]}. */
+  /** Every value within {@code [1, 1 + s]} (a long factor set's range). */
   public boolean inRange(double scale) {
+    return within(1 + scale);
+  }
+
+  /** Every value within {@code [1, max]}. */
+  public boolean within(double max) {
     for (double f : factors) {
-      if (!(f >= 1 && f <= 1 + scale + 1e-9)) {
+      if (!(f >= 1 && f <= max + 1e-9)) {
         return false;
       }
     }

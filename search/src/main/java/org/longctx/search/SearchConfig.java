@@ -44,6 +44,14 @@ import java.util.List;
  *     {@code synth:copy} or {@code synth:passkey} (the other synthetic kinds), or a prepared output's location
  * @param addBos start synthetic documents with the tokenizer's BOS token
  * @param tokenizer a {@code tokenizer.json} or its folder; empty = the model folder's, else {@code data.tokenizer}
+ * @param initFactors a {@code factors.json} whose long factors, rescaled to {@code target_length}
+ *     (docs/methods.md §3), seed population 0 (origin {@code init}; the reference's
+ *     {@code --init-factors}); the progressive pipeline passes the previous search's; empty = none
+ * @param longFactors a {@code factors.json}: search that set's <em>short</em> factors (used up to
+ *     L0) instead of long ones, keeping its long factors and attention factor; the documents are
+ *     then {@code target_length} ≤ L0 tokens long (0 = L0); empty = a long-factor search
+ * @param maxShortFactor short factors lie within [1, max_short_factor] (the paper lowers the bound
+ *     for short lengths)
  */
 public record SearchConfig(
     int targetLength,
@@ -69,7 +77,10 @@ public record SearchConfig(
     int documents,
     String data,
     boolean addBos,
-    String tokenizer) {
+    String tokenizer,
+    String initFactors,
+    String longFactors,
+    double maxShortFactor) {
 
   /** The attention-factor rules a factor set may use. */
   public static final List<String> MSCALES = List.of("su", "yarn");
@@ -139,12 +150,27 @@ public record SearchConfig(
     }
     data = data == null || data.isBlank() ? SYNTH : data.strip();
     tokenizer = tokenizer == null ? "" : tokenizer.strip();
+    initFactors = initFactors == null ? "" : initFactors.strip();
+    longFactors = longFactors == null ? "" : longFactors.strip();
+    if (!(maxShortFactor >= 1)) {
+      throw new IllegalArgumentException("max_short_factor: must be ≥ 1 (short factors lie within [1, max_short_factor]), got "
+          + maxShortFactor);
+    }
+    if (!longFactors.isEmpty() && !initFactors.isEmpty()) {
+      throw new IllegalArgumentException("init_factors: seeds a long-factor search; a short-factor search (long_factors set) "
+          + "starts from the original rope and the long factors");
+    }
   }
 
   /** The reference's defaults (population 64, parents 32, 16 + 16 children, 40 iterations, step 0.01), no target set. */
   public static SearchConfig defaults() {
     return new SearchConfig(0, 0, 64, 32, 16, 16, 40, 20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su",
-        5, SYNTH, true, "");
+        5, SYNTH, true, "", "", "", 2.0);
+  }
+
+  /** Whether this search finds the short factors of a long factor set ({@code long_factors}). */
+  public boolean searchesShortFactors() {
+    return !longFactors.isEmpty();
   }
 
   /** Whether the genome carries n̂. */

@@ -42,7 +42,7 @@ class EvolutionarySearchTest {
   static SearchConfig config(long seed, int iterations, List<Integer> startTokens) {
     SearchConfig d = SearchConfig.defaults();
     return new SearchConfig(2048, 512, 16, 8, 4, 4, iterations, d.maxCrossoverTries(), d.step(), d.mutationProbability(),
-        d.crossoverProbability(), seed, true, true, false, startTokens, 2, 0, d.minDelta(), "su", 1, "synth", true, "");
+        d.crossoverProbability(), seed, true, true, false, startTokens, 2, 0, d.minDelta(), "su", 1, "synth", true, "", "", "", 2.0);
   }
 
   /** A store in memory that can fail after a number of saves (a crash mid-run). */
@@ -213,25 +213,88 @@ class EvolutionarySearchTest {
   void earlyStopWhenTheBestStalls() throws Exception {
     SearchConfig d = config(0, 40, List.of());
     SearchConfig c = new SearchConfig(2048, 512, 16, 8, 4, 4, 40, d.maxCrossoverTries(), d.step(), d.mutationProbability(),
-        d.crossoverProbability(), 0, false, false, false, List.of(), 2, 5, 0.001, "su", 1, "synth", true, "");
+        d.crossoverProbability(), 0, false, false, false, List.of(), 2, 5, 0.001, "su", 1, "synth", true, "", "", "", 2.0);
     SearchState s = new EvolutionarySearch(c, SPACE, "test").run(batch -> batch.stream().mapToDouble(g -> 3.0).toArray(),
         new MemoryStore(), (st, scored, t) -> {});
     assertTrue(s.stoppedEarly());
     assertEquals(5, s.generations());
   }
 
+  /** A bowl for short factors: its minimum lies within [1, 1.5]. */
+  static final double[] SHORT_OPTIMUM = {1.0, 1.0, 1.05, 1.1, 1.2, 1.3, 1.4, 1.45};
+
+  @Test
+  void shortFactorSearchKeepsItsOwnRange() throws Exception {
+    double[] longFactor = {1, 1.2, 1.9, 2.6, 3.3, 4.0, 4.6, 5.0};
+    Start start = Start.shortFactors(longFactor, 1.5);
+    Fitness bowl = batch -> batch.stream().mapToDouble(g -> {
+      double sum = 0;
+      for (int i = 0; i < SHORT_OPTIMUM.length; i++) {
+        sum += Math.pow(g.factors()[i] - SHORT_OPTIMUM[i], 2);
+      }
+      return 1 + sum;
+    }).toArray();
+    SearchState s = new EvolutionarySearch(config(6, 12, List.of()), start, "test").run(bowl, new MemoryStore(), (st, b, t) -> {});
+    List<Individual> all = s.individuals();
+    // population 0: the original rope (ones), then the long factors clamped into [1, 1.5], then mutations
+    assertEquals(List.of("start", "long", "mutation"), all.subList(0, 3).stream().map(Individual::origin).toList());
+    assertArrayEquals(new double[] {1, 1, 1, 1, 1, 1, 1, 1}, all.get(0).genome().factors());
+    assertArrayEquals(new double[] {1, 1.2, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5}, all.get(1).genome().factors());
+    for (int i = 0; i < all.size(); i++) {
+      Genome g = all.get(i).genome();
+      assertTrue(g.monotone(), "non-decreasing: " + g);
+      for (double f : g.factors()) {
+        assertTrue(f >= 1 && f <= 1.5 + 1e-9, "within [1, max_short_factor = 1.5]: " + g);
+      }
+      for (int j = 0; j < i; j++) {
+        assertFalse(g.allClose(all.get(j).genome()), "candidate " + i + " repeats " + j);
+      }
+    }
+    assertTrue(all.stream().anyMatch(i -> i.origin().equals("mutation") && i.genome().factors()[7] > 1.0),
+        "mutations move away from the original rope");
+    assertTrue(s.best().perplexity() < all.get(0).perplexity(), "the search improves on the original rope");
+    // the same bound refuses what a long search of the same model would allow
+    EvolutionarySearch shortSearch = new EvolutionarySearch(config(6, 1, List.of()), start, "test");
+    assertFalse(shortSearch.valid(new Genome(0, new double[] {1, 1, 1, 1, 1, 1, 1, 1.6}), List.of()), "above max_short_factor");
+    assertTrue(new EvolutionarySearch(config(6, 1, List.of()), SPACE, "test")
+        .valid(new Genome(0, new double[] {1, 1, 1, 1, 1, 1, 1, 1.6}), List.of()), "within 1 + s for the long search");
+  }
+
+  @Test
+  void initFactorsSeedPopulationZeroWithinTheRange() throws Exception {
+    // factors searched for 4× rescaled to 8× (docs/methods.md §3's rule, ratio (8 − 1)/(4 − 1) = 7/3):
+    // [1, 1.5, 3, 4] → [1, 2.1666667, 5.6666667, 8]
+    double[] up = Factors.rescale(new double[] {1, 1.5, 3, 4}, 512, 2048, 4096);
+    assertArrayEquals(new double[] {1, 1 + 0.5 * 7 / 3, 1 + 2.0 * 7 / 3, 8}, up, 1e-12);
+    // a seed above 1 + s is clamped into the range (s = 4 here: at most 5)
+    double[] init = {1, 1.1, 1.4, 2.0, 3.0, 4.5, 5.5, 6.0};
+    Start start = Start.longFactors(config(0, 1, List.of()), SPACE, init);
+    assertEquals(List.of("start", "pi", "ntk", "init"), start.members().stream().map(Start.Member::origin).toList());
+    assertArrayEquals(new double[] {1, 1.1, 1.4, 2.0, 3.0, 4.5, 5, 5}, start.members().get(3).genome().factors());
+    SearchState s = new EvolutionarySearch(config(0, 2, List.of()), start, "test").run(BOWL, new MemoryStore(), (st, b, t) -> {});
+    assertEquals("init", s.individuals().get(3).origin());
+    assertNotEquals(new EvolutionarySearch(config(0, 2, List.of()), SPACE, "test").fingerprint(),
+        new EvolutionarySearch(config(0, 2, List.of()), start, "test").fingerprint(), "the seed is part of what the search is");
+  }
+
   @Test
   void configErrorsNameTheKey() {
     SearchConfig d = SearchConfig.defaults();
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 8, 16, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, "", "", "", 2.0));
     assertTrue(e.getMessage().startsWith("parents: "), e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "ntk", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "ntk", 5, "synth", true, "", "", "", 2.0));
     assertEquals("mscale: 'ntk' is not an attention-factor rule; allowed: su, yarn", e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
-        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(0), 4, 20, 0.001, "su", 5, "synth", true, ""));
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(0), 4, 20, 0.001, "su", 5, "synth", true, "", "", "", 2.0));
     assertTrue(e.getMessage().startsWith("start_tokens: "), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, "", "", "f.json", 0.9));
+    assertTrue(e.getMessage().startsWith("max_short_factor: "), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new SearchConfig(2048, 0, 64, 32, 16, 16, 40,
+        20, 0.01, 0.3, 0.3, 0, false, false, false, List.of(), 4, 20, 0.001, "su", 5, "synth", true, "", "a.json", "b.json", 2));
+    assertTrue(e.getMessage().startsWith("init_factors: "), e.getMessage());
     assertEquals(64, d.population());
     assertEquals(40, d.iterations());
   }

@@ -152,7 +152,7 @@ public final class ConfigLoader {
       return JsonNodeFactory.instance.objectNode();
     }
     if (!node.isObject()) {
-      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, distributed, eval, search, output), got " + node.getNodeType());
+      throw new ConfigException(source + ": must be a mapping of sections (spark, data, model, rope, train, pose, distributed, eval, search, longrope, output), got " + node.getNodeType());
     }
     return (ObjectNode) node;
   }
@@ -364,6 +364,13 @@ public final class ConfigLoader {
       Class<?> type = components[index].getType();
       if (type.isRecord()) {
         checkKeys(field.getValue(), type, prefix + key + ".");
+      }
+      // a list of records (longrope.stages): each element's keys, named with its index
+      if (components[index].getGenericType() instanceof ParameterizedType p && p.getActualTypeArguments()[0] instanceof Class<?> element
+          && element.isRecord() && field.getValue().isArray()) {
+        for (int i = 0; i < field.getValue().size(); i++) {
+          checkKeys(field.getValue().get(i), element, prefix + key + "[" + i + "].");
+        }
       }
       checkIntegerRange(field.getValue(), components[index].getGenericType(), prefix + key);
     }

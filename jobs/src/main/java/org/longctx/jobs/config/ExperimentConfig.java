@@ -19,6 +19,7 @@ import org.longctx.trainer.distributed.DistributedConfig;
  * @param pose the pose recipe's keys
  * @param distributed data-parallel training across Spark executors (docs/distributed.md)
  * @param search LongRoPE's factor search ({@code longctx search})
+ * @param longrope LongRoPE's progressive recipe ({@code longctx longrope})
  */
 public record ExperimentConfig(
     String name,
@@ -31,6 +32,7 @@ public record ExperimentConfig(
     DistributedConfig distributed,
     EvalConfig eval,
     SearchConfig search,
+    LongRopeConfig longrope,
     OutputConfig output) {
 
   public ExperimentConfig {
@@ -51,6 +53,7 @@ public record ExperimentConfig(
         DistributedConfig.defaults(),
         EvalConfig.defaults(),
         SearchConfig.defaults(),
+        LongRopeConfig.defaults(),
         OutputConfig.defaults());
   }
 }
