@@ -4,6 +4,7 @@ import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
 import org.longctx.search.SearchConfig;
 import org.longctx.trainer.EvalConfig;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
@@ -17,6 +18,7 @@ import org.longctx.trainer.distributed.DistributedConfig;
  * @param name names the run; the default output folder is {@code runs/<name>}
  * @param rope null keeps the rope scaling in the model's {@code config.json}
  * @param pose the pose recipe's keys
+ * @param fot the fot recipe's keys (Focused Transformer)
  * @param distributed data-parallel training across Spark executors (docs/distributed.md)
  * @param search LongRoPE's factor search ({@code longctx search})
  */
@@ -28,6 +30,7 @@ public record ExperimentConfig(
     RopeConfig rope,
     TrainConfig train,
     PoseConfig pose,
+    FotConfig fot,
     DistributedConfig distributed,
     EvalConfig eval,
     SearchConfig search,
@@ -39,6 +42,12 @@ public record ExperimentConfig(
     }
   }
 
+  /** An experiment with the {@code fot:} section's defaults. */
+  public ExperimentConfig(String name, SparkSettings spark, DataConfig data, ModelConfig model, RopeConfig rope, TrainConfig train,
+      PoseConfig pose, DistributedConfig distributed, EvalConfig eval, SearchConfig search, OutputConfig output) {
+    this(name, spark, data, model, rope, train, pose, FotConfig.defaults(), distributed, eval, search, output);
+  }
+
   public static ExperimentConfig defaults() {
     return new ExperimentConfig(
         "experiment",
@@ -48,6 +57,7 @@ public record ExperimentConfig(
         null,
         TrainConfig.defaults(),
         PoseConfig.defaults(),
+        FotConfig.defaults(),
         DistributedConfig.defaults(),
         EvalConfig.defaults(),
         SearchConfig.defaults(),

@@ -31,6 +31,27 @@ public final class KvLayerCache implements LayerCache {
     return all;
   }
 
+  /** The keys and values held, as arrays of {@code step}'s manager, or null while empty. */
+  KeysValues held(NDManager step) {
+    return keys == null ? null : new KeysValues(keys.get(step, new NDIndex("...")), values.get(step, new NDIndex("...")));
+  }
+
+  /** Appends everything this cache holds to {@code other} and forgets it here. */
+  void moveTo(KvLayerCache other) {
+    if (keys == null) {
+      return;
+    }
+    boolean adopted = other.keys == null; // then these very arrays become the other cache's
+    other.keys = other.appended(other.keys, keys);
+    other.values = other.appended(other.values, values);
+    if (!adopted) {
+      keys.close();
+      values.close();
+    }
+    keys = null;
+    values = null;
+  }
+
   @Override
   public long length() {
     return keys == null ? 0 : keys.getShape().get(2);

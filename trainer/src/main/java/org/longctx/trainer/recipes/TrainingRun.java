@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
@@ -26,13 +27,14 @@ import org.longctx.trainer.TrainConfig;
  * @param data the {@code data:} section (prepared data, tokenizer, BOS/EOS rules)
  * @param rope the {@code rope:} section, or null to keep the model's rope
  * @param pose the {@code pose:} section (null: its defaults)
+ * @param fot the {@code fot:} section (null: its defaults)
  * @param outputDir OUT, a local folder
  * @param resume continue from the latest checkpoint in {@code OUT/checkpoints}
  * @param experiment the resolved experiment config, stored in every checkpoint
  * @param stop raised to end the run early with a checkpoint
  */
-public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, Path outputDir,
-    boolean resume, JsonNode experiment, StopSignal stop) {
+public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, FotConfig fot,
+    Path outputDir, boolean resume, JsonNode experiment, StopSignal stop) {
 
   public TrainingRun {
     if (train == null || model == null || data == null || outputDir == null) {
