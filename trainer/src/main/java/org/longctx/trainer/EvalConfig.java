@@ -165,7 +165,7 @@ public record EvalConfig(
       memLayers = memLayers == null ? List.of() : List.copyOf(memLayers);
       memAttentionGrouping = memAttentionGrouping == null ? List.of() : List.copyOf(memAttentionGrouping);
       lastContextLength = lastContextLength == null ? 0 : lastContextLength;
-      memory(); // checks the keys, naming them
+      new FotConfig(memLayers, lastContextLength, memAttentionGrouping, 0, 1); // checks the keys, naming them
     }
 
     /** These keys as the memory part of a {@code fot:} section (training keys at their defaults, unused). */
