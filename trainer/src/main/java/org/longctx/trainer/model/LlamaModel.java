@@ -46,9 +46,12 @@ import org.longctx.positional.SelfExtend;
  * attached gradients. The training forward reads nothing back from the device when the caller
  * passes host-known {@link Positions}.
  *
- * <p>Inference-time extension: {@link #withRope}, {@link #withSelfExtend} and {@link #with}
- * return views that share these weights but use another rope or attention mode. A
- * {@link KvCache} from {@link #newCache} makes generation incremental.
+ * <p>Inference-time extension: {@link #withRope}, {@link #withSelfExtend}, {@link #withMemory}
+ * and {@link #with} return views that share these weights but use another rope or attention
+ * mode. A {@link KvCache} from {@link #newCache} makes generation incremental. A model with
+ * Focused Transformer memory layers ({@code config.json}'s {@code mem_layers}) reads inputs of
+ * any length through memory ({@link MemoryMode}, docs/fot.md); {@link #withCrossBatch} is its
+ * training view.
  */
 public final class LlamaModel implements AutoCloseable {
 
