@@ -19,7 +19,7 @@ public final class KvLayerCache implements LayerCache {
   public KeysValues append(NDArray newKeys, NDArray newValues, NDManager step) {
     keys = appended(keys, newKeys);
     values = appended(values, newValues);
-    return new KeysValues(keys.get(step, new NDIndex("...")), values.get(step, new NDIndex("...")));
+    return held(step);
   }
 
   private NDArray appended(NDArray old, NDArray fresh) {
