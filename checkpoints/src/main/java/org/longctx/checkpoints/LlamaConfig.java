@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  * @param bosTokenId beginning-of-sequence id, or null
  * @param eosTokenIds end-of-sequence ids (config.json allows one or a list)
  * @param padTokenId padding id, or null
+ * @param memory Focused Transformer memory layers (a LongLLaMA checkpoint), or null for none
  */
 public record LlamaConfig(
     Architecture architecture,
@@ -53,7 +54,8 @@ public record LlamaConfig(
     Rope rope,
     Integer bosTokenId,
     List<Integer> eosTokenIds,
-    Integer padTokenId) {
+    Integer padTokenId,
+    MemoryLayers memory) {
 
   private static final Logger LOG = LoggerFactory.getLogger(LlamaConfig.class);
   private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
@@ -150,6 +152,44 @@ public record LlamaConfig(
       default -> throw new IllegalArgumentException("architecture: required");
     }
     eosTokenIds = eosTokenIds == null ? List.of() : List.copyOf(eosTokenIds);
+    if (memory != null) {
+      checkMemory(memory, architecture, numHiddenLayers, numAttentionHeads, numKeyValueHeads, qkvBias, outputBias, mlpBias, rope);
+    }
+  }
+
+  /** A model without memory layers. */
+  public LlamaConfig(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize, int numHiddenLayers,
+      int numAttentionHeads, int numKeyValueHeads, int headDim, double rmsNormEps, boolean tieWordEmbeddings, boolean qkvBias,
+      boolean outputBias, boolean mlpBias, Rope rope, Integer bosTokenId, List<Integer> eosTokenIds, Integer padTokenId) {
+    this(architecture, vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+        rmsNormEps, tieWordEmbeddings, qkvBias, outputBias, mlpBias, rope, bosTokenId, eosTokenIds, padTokenId, null);
+  }
+
+  /**
+   * What LongLLaMA's format can hold [CStanKonrad/long_llama {@code src/modeling_longllama.py}]:
+   * a Llama without biases or grouped-query attention, no rope scaling (memory keys are stored
+   * as projected, which is their rotation at position 0 only when cos 0 = 1 and sin 0 = 0 are
+   * not scaled), memory layers that exist, and a last context that fits the window.
+   */
+  private static void checkMemory(MemoryLayers memory, Architecture architecture, int numHiddenLayers, int numAttentionHeads,
+      int numKeyValueHeads, boolean qkvBias, boolean outputBias, boolean mlpBias, Rope rope) {
+    if (architecture != Architecture.LLAMA || qkvBias || outputBias || mlpBias || numKeyValueHeads != numAttentionHeads) {
+      throw new IllegalArgumentException("mem_layers: memory layers need a Llama without biases or grouped-query attention "
+          + "(LongLLaMA's format); got " + architecture.className() + ", biases q/k/v " + qkvBias + " o " + outputBias + " mlp "
+          + mlpBias + ", " + numKeyValueHeads + " key/value heads for " + numAttentionHeads + " heads");
+    }
+    if (!rope.ropeType().equals("default")) {
+      throw new IllegalArgumentException("rope_scaling: memory layers (LongLLaMA) use no rope scaling; got rope_type "
+          + rope.ropeType());
+    }
+    int last = memory.layers().get(memory.layers().size() - 1);
+    if (last >= numHiddenLayers) {
+      throw new IllegalArgumentException("mem_layers: layer " + last + " does not exist; allowed: 0 … " + (numHiddenLayers - 1));
+    }
+    if (memory.lastContextLength() > rope.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("last_context_length: must be ≤ the window (max_position_embeddings "
+          + rope.maxPositionEmbeddings() + "), got " + memory.lastContextLength());
+    }
   }
 
   private static void positive(String key, int value) {
@@ -172,7 +212,14 @@ public record LlamaConfig(
   public LlamaConfig withRope(Rope newRope) {
     return new LlamaConfig(architecture, vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
         numKeyValueHeads, headDim, rmsNormEps, tieWordEmbeddings, qkvBias, outputBias, mlpBias, newRope, bosTokenId,
-        eosTokenIds, padTokenId);
+        eosTokenIds, padTokenId, memory);
+  }
+
+  /** The same model with Focused Transformer memory layers ({@code null}: none, a plain Llama). */
+  public LlamaConfig withMemory(MemoryLayers newMemory) {
+    return new LlamaConfig(architecture, vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+        numKeyValueHeads, headDim, rmsNormEps, tieWordEmbeddings, qkvBias, outputBias, mlpBias, rope, bosTokenId,
+        eosTokenIds, padTokenId, newMemory);
   }
 
   // ---- config.json in ----
@@ -187,7 +234,8 @@ public record LlamaConfig(
     if (config == null || !config.isObject()) {
       throw new IllegalArgumentException("config.json: must be a JSON object");
     }
-    Architecture arch = Architecture.of(config);
+    boolean longLlama = LongLlamaFormat.isLongLlama(config);
+    Architecture arch = longLlama ? Architecture.LLAMA : Architecture.of(config);
     String act = config.path("hidden_act").asText("silu");
     if (!act.equals("silu")) {
       throw new IllegalArgumentException("hidden_act: '" + act + "' is not supported; allowed: silu");
@@ -235,10 +283,11 @@ public record LlamaConfig(
         qkvBias, outputBias, mlpBias, rope,
         optionalInt(config, "bos_token_id"),
         tokenIds(config.get("eos_token_id")),
-        optionalInt(config, "pad_token_id"));
+        optionalInt(config, "pad_token_id"),
+        longLlama ? LongLlamaFormat.read(config) : null);
   }
 
-  private static int requiredInt(JsonNode config, String key) {
+  static int requiredInt(JsonNode config, String key) {
     JsonNode v = config.get(key);
     if (v == null || v.isNull()) {
       throw new IllegalArgumentException(key + ": missing from config.json");
@@ -283,7 +332,7 @@ public record LlamaConfig(
     return v.asDouble();
   }
 
-  private static boolean bool(JsonNode config, String key, boolean otherwise) {
+  static boolean bool(JsonNode config, String key, boolean otherwise) {
     JsonNode v = config.get(key);
     if (v == null || v.isNull()) {
       return otherwise;
@@ -360,6 +409,9 @@ public record LlamaConfig(
       c.set("original_max_position_embeddings", v4.get("original_max_position_embeddings"));
     }
     c.set("rope_parameters", v5.get("rope_parameters"));
+    if (memory != null) {
+      LongLlamaFormat.write(memory, c);
+    }
     return c;
   }
 

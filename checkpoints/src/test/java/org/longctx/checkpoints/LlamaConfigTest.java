@@ -162,6 +162,65 @@ class LlamaConfigTest {
     assertEquals("[128001,128008,128009]", LlamaConfig.fromHuggingFace(json(LLAMA_V4)).generationConfig().get("eos_token_id").toString());
   }
 
+  // shaped like syzymon/long_llama_3b's config.json (CStanKonrad/long_llama src/configuration_longllama.py keys), smaller
+  static final String LONG_LLAMA = """
+      {'architectures': ['LongLlamaForCausalLM'], 'auto_map': {'AutoConfig': 'configuration_longllama.LongLlamaConfig',
+       'AutoModelForCausalLM': 'modeling_longllama.LongLlamaForCausalLM'}, 'model_type': 'longllama', 'vocab_size': 320,
+       'hidden_size': 64, 'intermediate_size': 128, 'num_hidden_layers': 6, 'num_attention_heads': 4, 'hidden_act': 'silu',
+       'max_position_embeddings': 2048, 'rms_norm_eps': 1e-06, 'rope_theta': 10000.0, 'rope_scaling': null,
+       'mem_layers': [1, 3, 5], 'mem_positionals': true, 'mem_dtype': 'bfloat16', 'mem_attention_grouping': [4, 2048],
+       'last_context_length': 1024, 'torch_attention': false, 'gradient_checkpoint_every_ith': 1,
+       'tie_word_embeddings': false, 'bos_token_id': 1, 'eos_token_id': 2, 'pad_token_id': 0, 'torch_dtype': 'float32'}
+      """;
+
+  @Test
+  void readsAndWritesLongLlamaConfigs() throws IOException {
+    LlamaConfig c = LlamaConfig.fromHuggingFace(json(LONG_LLAMA));
+    assertEquals(Architecture.LLAMA, c.architecture(), "a Llama with memory layers, Llama's weight names");
+    assertEquals(new MemoryLayers(List.of(1, 3, 5), 1024, 4, 2048, "bfloat16"), c.memory());
+    assertEquals(4, c.numKeyValueHeads(), "LongLLaMA has no grouped-query attention");
+    ObjectNode out = c.toHuggingFace("float32");
+    assertEquals("[\"LongLlamaForCausalLM\"]", out.get("architectures").toString());
+    assertEquals("longllama", out.get("model_type").asText());
+    assertEquals("modeling_longllama.LongLlamaForCausalLM", out.get("auto_map").get("AutoModelForCausalLM").asText());
+    assertEquals("[1,3,5]", out.get("mem_layers").toString());
+    assertEquals("[4,2048]", out.get("mem_attention_grouping").toString());
+    assertEquals(1024, out.get("last_context_length").asInt());
+    assertTrue(out.get("rope_scaling").isNull());
+    LlamaConfig again = LlamaConfig.fromHuggingFace(out);
+    assertEquals(c, again, "read back identically");
+    ObjectNode plain = c.withMemory(null).toHuggingFace("float32");
+    assertEquals("[\"LlamaForCausalLM\"]", plain.get("architectures").toString());
+    assertFalse(plain.has("mem_layers"));
+    ObjectNode defaults = (ObjectNode) json(LONG_LLAMA);
+    defaults.remove(List.of("mem_attention_grouping", "last_context_length", "mem_dtype"));
+    assertEquals(MemoryLayers.of(List.of(1, 3, 5), 1024), LlamaConfig.fromHuggingFace(defaults).memory(), "LongLLaMA's defaults");
+  }
+
+  @Test
+  void refusesMemoryWhereLongLlamaHasNone() throws IOException {
+    LlamaConfig gqa = LlamaConfig.fromHuggingFace(json(LLAMA_V5)); // grouped-query attention and biases
+    MemoryLayers memory = MemoryLayers.of(List.of(1), 16);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> gqa.withMemory(memory)).getMessage()
+        .startsWith("mem_layers: memory layers need a Llama without biases or grouped-query attention"));
+    ObjectNode scaled = (ObjectNode) json(LONG_LLAMA);
+    scaled.set("rope_scaling", json("{'rope_type': 'linear', 'factor': 2.0}"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LlamaConfig.fromHuggingFace(scaled)).getMessage()
+        .startsWith("rope_scaling: memory layers (LongLLaMA) use no rope scaling"));
+    ObjectNode beyond = (ObjectNode) json(LONG_LLAMA);
+    beyond.putArray("mem_layers").add(6);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LlamaConfig.fromHuggingFace(beyond)).getMessage()
+        .startsWith("mem_layers: layer 6 does not exist; allowed: 0 … 5"));
+    ObjectNode tooLong = (ObjectNode) json(LONG_LLAMA);
+    tooLong.put("last_context_length", 4096);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LlamaConfig.fromHuggingFace(tooLong)).getMessage()
+        .startsWith("last_context_length: must be ≤ the window (max_position_embeddings 2048), got 4096"));
+    ObjectNode noPositions = (ObjectNode) json(LONG_LLAMA);
+    noPositions.put("mem_positionals", false);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LlamaConfig.fromHuggingFace(noPositions)).getMessage()
+        .startsWith("mem_positionals"));
+  }
+
   private static void assertSameModel(LlamaConfig expected, LlamaConfig actual) {
     assertEquals(expected.architecture(), actual.architecture());
     assertEquals(expected.vocabSize(), actual.vocabSize());

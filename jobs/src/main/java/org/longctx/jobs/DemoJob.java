@@ -285,7 +285,7 @@ public final class DemoJob {
           e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
           methods);
       ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), staged.pose(), staged.distributed(), eval, staged.search(), staged.longrope(), staged.output());
+          staged.train(), staged.pose(), staged.fot(), staged.distributed(), eval, staged.search(), staged.longrope(), staged.output());
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
       results = EvalJob.evaluate(spark, evalConfig, facts, out);

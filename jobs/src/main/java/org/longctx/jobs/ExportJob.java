@@ -15,7 +15,7 @@ import org.longctx.trainer.HfExport;
 public final class ExportJob {
   static final String USAGE = """
       Usage: longctx export --from DIR --out DIR [--dtype float32|float16|bfloat16]
-                            [--max-shard-size 5GB] [--tokenizer DIR] [--factors FILE]
+                            [--max-shard-size 5GB] [--tokenizer DIR] [--factors FILE] [--plain-llama]
 
       Writes a folder transformers loads with AutoModelForCausalLM.from_pretrained: weights as
       safetensors (sharded past --max-shard-size, with model.safetensors.index.json),
@@ -33,11 +33,16 @@ public final class ExportJob {
       --factors         a factors.json written by longctx search: the folder's rope becomes
                         that longrope (short_factor, long_factor, factor, attention_factor,
                         original_max_position_embeddings; max_position_embeddings = its target)
+      --plain-llama     a model with memory layers (LongLLaMA, a fot run) is written as a plain
+                        LlamaForCausalLM that transformers loads without LongLLaMA's code; it
+                        loses the memory and reads at most its window. Without this flag such a
+                        model keeps LongLLaMA's config.json (LongLlamaForCausalLM, mem_layers, …)
       """;
 
   public static final Subcommand COMMAND = new Subcommand(
       "export", USAGE,
-      Set.of(), Set.of("--from", "--out", "--dtype", "--max-shard-size", "--tokenizer", "--factors"), ExportJob::run);
+      Set.of("--plain-llama"), Set.of("--from", "--out", "--dtype", "--max-shard-size", "--tokenizer", "--factors"),
+      ExportJob::run);
 
   private ExportJob() {}
 
@@ -68,7 +73,8 @@ public final class ExportJob {
     HfExport.Result r = HfExport.export(
         Storage.path(args.required("--from")), Storage.path(args.required("--out")), dtype, shard,
         args.value("--tokenizer").map(Storage::path).orElse(null), Storage.defaultConf(),
-        factors == null ? null : factors.toRopeConfig(0), factors == null ? 0 : factors.targetLength());
+        factors == null ? null : factors.toRopeConfig(0), factors == null ? 0 : factors.targetLength(),
+        args.flag("--plain-llama"));
     System.out.println("exported " + r.config().architecture().className() + " (rope " + r.config().rope().ropeType()
         + ", " + dtype + ") to " + r.folder() + ": " + String.join(", ", r.files())
         + (r.float16Overflows() > 0 ? "; " + r.float16Overflows() + " values overflowed float16" : ""));

@@ -37,10 +37,12 @@ public final class ScoreJob {
       Runs the model on one sequence and prints {"logits": [[...], ...]}: one row per input
       position, the full vocabulary, float32. Inputs over 4096 tokens are run in segments of
       2048 through a KV cache, with an estimate of memory and time first and progress on stderr.
+      A LongLLaMA model (memory layers) reads any input as memory windows and a last local
+      context (last_context_length), as LongLLaMA does.
 
       --model            a Hugging Face folder (LlamaForCausalLM, MistralForCausalLM,
-                         Qwen2ForCausalLM), a longctx step directory, or a checkpoint root (its
-                         latest step); local path or any Hadoop URI
+                         Qwen2ForCausalLM, LongLlamaForCausalLM), a longctx step directory,
+                         or a checkpoint root (its latest step); local path or any Hadoop URI
       --input-ids        comma-separated token ids
       --position-ids     comma-separated rotary positions, one per id (default 0, 1, 2, ...),
                          below 2^24 (float32 represents them exactly)
@@ -93,6 +95,9 @@ public final class ScoreJob {
         }
       }
       model.setAttentionChunk(chunk);
+      if (model.config().memory() != null && positions != null) {
+        throw new UsageException("--position-ids: a model with memory layers (LongLLaMA) numbers tokens itself; leave it out");
+      }
       if (maxPosition >= model.config().maxPositionEmbeddings()) {
         LOG.warn("score: positions reach {}, beyond the model's window (max_position_embeddings {}); logits there are"
             + " those of a model used past its window", maxPosition, model.config().maxPositionEmbeddings());
@@ -132,7 +137,7 @@ public final class ScoreJob {
       g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
       g.writeStartObject();
       g.writeArrayFieldStart("logits");
-      if (n <= longInput) {
+      if (n <= longInput || model.config().memory() != null) { // memory layers split a long input themselves
         try (NDManager m = NDManager.newBaseManager(model.device())) {
           NDArray pos = positions == null ? null : m.create(positions, new Shape(1, n));
           writeRows(g, model.forward(m.create(ids, new Shape(1, n)), pos), n, model.config().vocabSize());

@@ -375,7 +375,7 @@ final class TrainBench {
         0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", 0, new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
         512, 5));
     Path work = Files.createTempDirectory("longctx-bench-train");
-    TrainingRun run = new TrainingRun(train, new ModelConfig("", precision.key(), 0, init), DataConfig.defaults(), rope, null, work,
+    TrainingRun run = new TrainingRun(train, new ModelConfig("", precision.key(), 0, init), DataConfig.defaults(), rope, null, null, work,
         false, null, null);
     List<Double> losses;
     try (TrainingSession session = TrainingSession.open(run, bench, SingleProcess.INSTANCE, Engine.getInstance().defaultDevice())) {

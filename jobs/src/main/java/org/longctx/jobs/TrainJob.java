@@ -83,7 +83,7 @@ public final class TrainJob {
           outcome.stageAttempt() + 1);
       return outcome.stoppedBy() == null ? 0 : 143;
     }
-    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out, resume,
+    TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), config.fot(), out, resume,
         experiment, stop);
     TrainingResult result = TrainingSession.trainAlone(run);
     System.out.println(describe(result, out));

@@ -126,8 +126,11 @@ public record EvalConfig(
    * @param rope replaces the model's rope scaling (e.g. yarn ×4); null keeps the model's
    * @param selfExtend SelfExtend grouped attention ({@code group_size}, {@code window_size},
    *     {@code scale_base}); null means plain attention
+   * @param fot Focused Transformer memory layers to run with ({@code mem_layers},
+   *     {@code last_context_length}, {@code mem_attention_grouping}); null means the model's own
+   *     (a LongLLaMA checkpoint or a {@code fot} run has them)
    */
-  public record Method(String name, String model, RopeConfig rope, SelfExtendOptions selfExtend) {
+  public record Method(String name, String model, RopeConfig rope, SelfExtendOptions selfExtend, FotOptions fot) {
 
     public Method {
       if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
@@ -136,9 +139,38 @@ public record EvalConfig(
       model = model == null ? "" : model.strip();
     }
 
+    /** A method with the model's own memory layers (if any). */
+    public Method(String name, String model, RopeConfig rope, SelfExtendOptions selfExtend) {
+      this(name, model, rope, selfExtend, null);
+    }
+
     /** The model as it is: no rope override, plain attention. */
     public static Method plain(String name) {
       return new Method(name, "", null, null);
+    }
+  }
+
+  /**
+   * The {@code fot:} keys of a method: memory layers to run the model with, resolved against it
+   * when it is loaded ({@link FotConfig#memoryFor}: left-out keys take the model's own values,
+   * else half its window for {@code last_context_length}).
+   *
+   * @param memLayers {@code mem_layers}; empty = the model's own
+   * @param lastContextLength {@code last_context_length}; absent or 0 = the model's own
+   * @param memAttentionGrouping {@code mem_attention_grouping} {@code [heads, queries]}; empty = the model's own
+   */
+  public record FotOptions(List<Integer> memLayers, Integer lastContextLength, List<Integer> memAttentionGrouping) {
+
+    public FotOptions {
+      memLayers = memLayers == null ? List.of() : List.copyOf(memLayers);
+      memAttentionGrouping = memAttentionGrouping == null ? List.of() : List.copyOf(memAttentionGrouping);
+      lastContextLength = lastContextLength == null ? 0 : lastContextLength;
+      new FotConfig(memLayers, lastContextLength, memAttentionGrouping, 0, 1); // checks the keys, naming them
+    }
+
+    /** These keys as the memory part of a {@code fot:} section (training keys at their defaults, unused). */
+    public FotConfig memory() {
+      return new FotConfig(memLayers, lastContextLength, memAttentionGrouping, 0, 1);
     }
   }
 

@@ -84,9 +84,26 @@ public final class HfExport {
    */
   public static Result export(Path from, Path to, String dtype, long maxShardBytes, Path tokenizerFrom, Configuration conf,
       org.longctx.positional.RopeConfig rope, int maxPositionEmbeddings) throws IOException {
+    return export(from, to, dtype, maxShardBytes, tokenizerFrom, conf, rope, maxPositionEmbeddings, false);
+  }
+
+  /**
+   * {@link #export(Path, Path, String, long, Path, Configuration, org.longctx.positional.RopeConfig, int)},
+   * optionally as a plain Llama: a model with Focused Transformer memory layers (LongLLaMA's
+   * format, which transformers loads only with LongLLaMA's own modeling code) is written as a
+   * {@code LlamaForCausalLM} with the same weights. That folder loads in transformers as it is,
+   * but loses the memory: it reads at most its window, as the model did before FoT training.
+   *
+   * @param plainLlama drop the memory layers from {@code config.json}
+   */
+  public static Result export(Path from, Path to, String dtype, long maxShardBytes, Path tokenizerFrom, Configuration conf,
+      org.longctx.positional.RopeConfig rope, int maxPositionEmbeddings, boolean plainLlama) throws IOException {
     SafetensorsDtype target = dtype(dtype);
     Path source = CheckpointStore.modelFolder(from, conf);
     LlamaConfig config = ModelWeights.readConfig(source, conf);
+    if (plainLlama) {
+      config = config.withMemory(null);
+    }
     if (rope != null) {
       config = config.withRope(rope.toRope(config.headDim(), config.rope().ropeTheta(), maxPositionEmbeddings));
     }

@@ -13,11 +13,19 @@ import org.longctx.positional.SelfExtend;
  * @param rope the rope to use instead of the model's own, or null to keep it; resolved against
  *     the model's head_dim, rope_theta (unless set here) and max_position_embeddings
  * @param selfExtend SelfExtend attention, or null for plain causal attention
+ * @param memory Focused Transformer memory layers to run with (the memory keys of a {@code fot:}
+ *     section, resolved against the model: {@link FotConfig#memoryFor}), or null for the model's
+ *     own ({@code config.json}'s {@code mem_layers}; none for a plain Llama)
  */
-public record InferenceSettings(RopeConfig rope, SelfExtend selfExtend) {
+public record InferenceSettings(RopeConfig rope, SelfExtend selfExtend, FotConfig memory) {
 
   /** The model as its config.json describes it. */
-  public static final InferenceSettings NONE = new InferenceSettings(null, null);
+  public static final InferenceSettings NONE = new InferenceSettings(null, null, null);
+
+  /** A rope override and/or SelfExtend, with the model's own memory layers. */
+  public InferenceSettings(RopeConfig rope, SelfExtend selfExtend) {
+    this(rope, selfExtend, null);
+  }
 
   /** A view of {@code model} with these settings (see {@link LlamaModel#with}); close it before the model. */
   public LlamaModel applyTo(LlamaModel model) {

@@ -42,9 +42,16 @@ public final class Perplexity {
     }
   }
 
-  /** Scores {@code ids} in segments of the model's {@link LlamaModel#prefillSegment()} (2048 if that is 0). */
+  /**
+   * Scores {@code ids} in segments of the model's {@link LlamaModel#prefillSegment()} (2048 if that
+   * is 0); a model with memory layers reads the whole input in one call, which it splits into
+   * memory windows and a last local context itself (docs/methods.md §4).
+   */
   public static Result of(LlamaModel model, int[] ids) {
     int segment = model.prefillSegment() > 0 ? model.prefillSegment() : LlamaModel.DEFAULT_PREFILL_SEGMENT;
+    if (model.config().memory() != null && ids != null) {
+      segment = Math.max(1, ids.length);
+    }
     return of(model, ids, segment);
   }
 

@@ -13,7 +13,9 @@ import java.util.TreeMap;
  *
  * @param recipe the training procedure: {@code pretrain} (causal LM from scratch or from
  *     {@code model.path} on packed sequences) or {@code pose} (PoSE fine-tuning to
- *     {@code pose.target_len}; its keys are the {@code pose:} section, {@link PoseConfig})
+ *     {@code pose.target_len}; its keys are the {@code pose:} section, {@link PoseConfig}) or
+ *     {@code fot} (Focused Transformer memory layers with cross-batch training; the {@code fot:}
+ *     section, {@link FotConfig})
  * @param steps optimizer steps to run in total (a resumed run continues up to this count)
  * @param lr peak learning rate
  * @param seed seeds initialisation, data order and sampling

@@ -18,10 +18,18 @@ import org.longctx.positional.Rope;
  */
 final class ReferenceLlama {
 
-  /** The relative position the pair (query index i, key index j ≤ i) is scored at. */
+  /** The relative position the pair (query index i, key index j ≤ i) is scored at, or {@link #HIDDEN}. */
   interface RelativePosition {
     long of(int i, int j);
   }
+
+  /** {@link RelativePosition} per layer: memory layers and the others see different keys (FoT). */
+  interface LayerRelativePosition {
+    long of(int layer, int i, int j);
+  }
+
+  /** A pair the query does not see. */
+  static final long HIDDEN = Long.MIN_VALUE;
 
   private final LlamaConfig c;
   private final Map<String, double[]> w = new HashMap<>();
@@ -55,6 +63,11 @@ final class ReferenceLlama {
    * @param queryScale multiplies query i before scoring (SelfExtend's log scaling), or null
    */
   double[][] logits(long[] ids, Rope rope, long ropeLength, RelativePosition relative, double[] queryScale) {
+    return logits(ids, rope, ropeLength, (layer, i, j) -> relative.of(i, j), queryScale);
+  }
+
+  /** Logits {@code [seq][vocab]} with each layer's own relative positions (and hidden pairs). */
+  double[][] logits(long[] ids, Rope rope, long ropeLength, LayerRelativePosition relative, double[] queryScale) {
     int n = ids.length;
     int hidden = c.hiddenSize();
     double[][] h = new double[n][];
@@ -71,7 +84,8 @@ final class ReferenceLlama {
       for (int i = 0; i < n; i++) {
         x[i] = rmsNorm(h[i], w.get(p + "attention_norm.weight"));
       }
-      double[][] attention = attention(x, p + "attention.", inv, factor, relative, queryScale);
+      int l = layer;
+      double[][] attention = attention(x, p + "attention.", inv, factor, (i, j) -> relative.of(l, i, j), queryScale);
       for (int i = 0; i < n; i++) {
         double[] out = matVec(w.get(p + "attention.o.weight"), w.get(p + "attention.o.bias"), attention[i], hidden);
         for (int k = 0; k < hidden; k++) {
@@ -131,6 +145,10 @@ final class ReferenceLlama {
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j <= i; j++) {
           long r = relative.of(i, j);
+          if (r == HIDDEN) {
+            scores[j] = Double.NEGATIVE_INFINITY;
+            continue;
+          }
           double dot = 0;
           for (int m = 0; m < half; m++) {
             double q1 = s * q[i][head * d + m];
@@ -145,7 +163,7 @@ final class ReferenceLlama {
         }
         double sum = 0;
         for (int j = 0; j <= i; j++) {
-          scores[j] = Math.exp(scores[j] - max);
+          scores[j] = Math.exp(scores[j] - max); // a hidden pair: exp(−∞) = 0
           sum += scores[j];
         }
         for (int j = 0; j <= i; j++) {

@@ -30,7 +30,7 @@ class TrainConfigTest {
         .startsWith("pose.target_len: the pose recipe needs Lt ≥ train.seq_len (256), got 0"), "an unset target is refused");
     assertTrue(error(() -> new PoseConfig(2048, 300).checkAgainst(with("pose", 256, "split", "cosine", 0))).startsWith("pose.chunks"));
     TrainingRun pretrainWithPose = new TrainingRun(with("pretrain", 256, "split", "cosine", 0), ModelConfig.defaults(),
-        org.longctx.data.DataConfig.defaults(), null, new PoseConfig(1024, 2), java.nio.file.Path.of("out"), false, null, null);
+        org.longctx.data.DataConfig.defaults(), null, new PoseConfig(1024, 2), null, java.nio.file.Path.of("out"), false, null, null);
     assertTrue(error(() -> Recipes.byName("pretrain").validate(pretrainWithPose)).startsWith("pose.target_len: only the pose recipe uses it"));
     new PoseConfig(2048, 2).checkAgainst(with("pose", 256, "split", "cosine", 0)); // Lt ≥ Lc passes
   }

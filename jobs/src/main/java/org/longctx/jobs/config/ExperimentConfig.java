@@ -4,6 +4,7 @@ import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
 import org.longctx.search.SearchConfig;
 import org.longctx.trainer.EvalConfig;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
@@ -17,6 +18,7 @@ import org.longctx.trainer.distributed.DistributedConfig;
  * @param name names the run; the default output folder is {@code runs/<name>}
  * @param rope null keeps the rope scaling in the model's {@code config.json}
  * @param pose the pose recipe's keys
+ * @param fot the fot recipe's keys (Focused Transformer)
  * @param distributed data-parallel training across Spark executors (docs/distributed.md)
  * @param search LongRoPE's factor search ({@code longctx search})
  * @param longrope LongRoPE's progressive recipe ({@code longctx longrope})
@@ -29,6 +31,7 @@ public record ExperimentConfig(
     RopeConfig rope,
     TrainConfig train,
     PoseConfig pose,
+    FotConfig fot,
     DistributedConfig distributed,
     EvalConfig eval,
     SearchConfig search,
@@ -50,6 +53,7 @@ public record ExperimentConfig(
         null,
         TrainConfig.defaults(),
         PoseConfig.defaults(),
+        FotConfig.defaults(),
         DistributedConfig.defaults(),
         EvalConfig.defaults(),
         SearchConfig.defaults(),

@@ -227,7 +227,7 @@ public final class DistributedTraining {
         Ring ring = Ring.connect(rank, addresses, listener, secret, Duration.ofSeconds(d.timeoutS()), d.bucketMb() << 20);
         try (RingCollective collective = new RingCollective(ring)) {
           JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(yaml);
-          TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), out,
+          TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), config.fot(), out,
               resumeNow, experiment, StopSignal.manual());
           long start = System.nanoTime();
           TrainingResult result;

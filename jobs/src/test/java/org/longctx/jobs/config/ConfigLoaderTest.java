@@ -137,6 +137,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theFotSectionAndAnEvalMethodsFotKeys() {
+    ExperimentConfig c = ConfigLoader.parse("train:\n  recipe: fot\n  batch_size: 8\nfot:\n  mem_layers: [2, 3]\n"
+        + "  cross_batch_range: 3\n  document_packing: 4\n", "test", java.util.List.of("fot.last_context_length=256"));
+    assertEquals(java.util.List.of(2, 3), c.fot().memLayers());
+    assertEquals(256, c.fot().lastContextLength());
+    assertEquals(3, c.fot().crossBatchRange());
+    assertEquals(4, c.fot().documentPacking());
+    assertEquals(1, ConfigLoader.parse("", "test", java.util.List.of()).fot().crossBatchRange(), "the reference's default range");
+    assertTrue(error("fot:\n  mem_layer: [1]\n").contains("did you mean 'fot.mem_layers'?"));
+    assertTrue(error("fot:\n  cross_batch_rnage: 2\n").contains("did you mean 'fot.cross_batch_range'?"));
+    String m = error("fot:\n  document_packing: 0\n");
+    assertTrue(m.contains("document_packing: must be ≥ 1"), m);
+    m = error("fot:\n  mem_attention_grouping: [4]\n");
+    assertTrue(m.contains("mem_attention_grouping: must be empty or [heads, queries]"), m);
+    ExperimentConfig e = ConfigLoader.parse("eval:\n  methods:\n    - name: base-memory\n      fot: {mem_layers: [2], "
+        + "last_context_length: 128}\n", "test", java.util.List.of());
+    assertEquals(java.util.List.of(2), e.eval().methods().get(0).fot().memLayers());
+    assertEquals(128, e.eval().methods().get(0).fot().lastContextLength());
+    m = error("eval:\n  methods:\n    - name: m\n      fot: {mem_layer: [2]}\n");
+    assertTrue(m.contains("eval.methods[0].fot.mem_layer"), m);
+  }
+
+  @Test
   void typoSuggestsTheClosestKey() {
     String m = error("train:\n  lerning_rate: 1\n  stesp: 3\n");
     assertTrue(m.contains("unknown key 'train.lerning_rate'") || m.contains("unknown key 'train.stesp'"), m);

@@ -24,24 +24,31 @@ import org.longctx.trainer.InferenceSettings;
  * @param groupSize SelfExtend's group size, 0 for plain attention
  * @param windowSize SelfExtend's window size (0 when off)
  * @param scaleBase SelfExtend's query-scaling base (0 = off)
+ * @param fotJson the memory layers to run with ({@code fot:} keys) as JSON, or null for the model's own
  */
-public record MethodSpec(String name, String model, String ropeJson, int groupSize, int windowSize, double scaleBase)
-    implements Serializable {
+public record MethodSpec(String name, String model, String ropeJson, int groupSize, int windowSize, double scaleBase,
+    String fotJson) implements Serializable {
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
+  /** A method with the model's own memory layers (if any). */
+  public MethodSpec(String name, String model, String ropeJson, int groupSize, int windowSize, double scaleBase) {
+    this(name, model, ropeJson, groupSize, windowSize, scaleBase, null);
+  }
+
   /** {@code method} with its model resolved to {@code modelLocation}. */
   public static MethodSpec of(EvalConfig.Method method, String modelLocation) {
     SelfExtend se = method.selfExtend() == null ? null : method.selfExtend().settings();
     return new MethodSpec(method.name(), modelLocation, method.rope() == null ? null : toJson(method.rope()),
-        se == null ? 0 : se.groupSize(), se == null ? 0 : se.windowSize(), se == null ? 0 : se.scaleBase());
+        se == null ? 0 : se.groupSize(), se == null ? 0 : se.windowSize(), se == null ? 0 : se.scaleBase(),
+        method.fot() == null ? null : toJson(method.fot()));
   }
 
   /** A method without SelfExtend. */
   public static MethodSpec of(String name, String modelLocation, RopeConfig rope) {
-    return new MethodSpec(name, modelLocation, rope == null ? null : toJson(rope), 0, 0, 0);
+    return new MethodSpec(name, modelLocation, rope == null ? null : toJson(rope), 0, 0, 0, null);
   }
 
   /** SelfExtend's settings, or null for plain attention. */
@@ -49,9 +56,21 @@ public record MethodSpec(String name, String model, String ropeJson, int groupSi
     return groupSize == 0 ? null : new SelfExtend(groupSize, windowSize, scaleBase);
   }
 
-  /** What the model is run with: the rope override and SelfExtend. */
+  /** What the model is run with: the rope override, SelfExtend and memory layers. */
   public InferenceSettings settings() {
-    return new InferenceSettings(rope(), selfExtend());
+    return new InferenceSettings(rope(), selfExtend(), fot() == null ? null : fot().memory());
+  }
+
+  /** The {@code fot:} keys, or null for the model's own memory layers. */
+  public EvalConfig.FotOptions fot() {
+    if (fotJson == null) {
+      return null;
+    }
+    try {
+      return JSON.readValue(fotJson, EvalConfig.FotOptions.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("fot of method " + name + ": " + e.getOriginalMessage(), e);
+    }
   }
 
   /** The rope override, or null. */
@@ -75,6 +94,14 @@ public record MethodSpec(String name, String model, String ropeJson, int groupSi
   private static String toJson(RopeConfig rope) {
     try {
       return JSON.writeValueAsString(rope.keys());
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String toJson(EvalConfig.FotOptions fot) {
+    try {
+      return JSON.writeValueAsString(fot);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

@@ -15,13 +15,32 @@ import ai.djl.ndarray.NDManager;
  * @param mask the hidden pairs
  * @param alternative a second score source, or null: SelfExtend scores a pair either with its
  *     true positions or with its group positions
+ * @param maxQueriesPerChunk at most this many queries per chunk (a memory layer's
+ *     {@code mem_attention_grouping}), 0 = as the model chooses
  */
 public record AttentionInputs(NDArray queries, NDArray keys, NDArray values, float scale, AttentionMask mask,
-    Alternative alternative) {
+    Alternative alternative, int maxQueriesPerChunk) {
+
+  public AttentionInputs {
+    if (maxQueriesPerChunk < 0) {
+      throw new IllegalArgumentException("maxQueriesPerChunk: must be ≥ 0 (0 = no limit), got " + maxQueriesPerChunk);
+    }
+  }
 
   /** Plain attention: one score source. */
   public AttentionInputs(NDArray queries, NDArray keys, NDArray values, float scale, AttentionMask mask) {
-    this(queries, keys, values, scale, mask, null);
+    this(queries, keys, values, scale, mask, null, 0);
+  }
+
+  /** Two score sources, chunked as the model chooses. */
+  public AttentionInputs(NDArray queries, NDArray keys, NDArray values, float scale, AttentionMask mask,
+      Alternative alternative) {
+    this(queries, keys, values, scale, mask, alternative, 0);
+  }
+
+  /** The same inputs attended at most {@code queries} queries per chunk (0 = no limit). */
+  public AttentionInputs withMaxQueriesPerChunk(int queries) {
+    return new AttentionInputs(this.queries, keys, values, scale, mask, alternative, queries);
   }
 
   /**

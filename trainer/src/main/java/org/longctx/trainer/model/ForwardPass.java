@@ -45,6 +45,9 @@ public record ForwardPass(NDManager manager, RotaryEmbedding rotary, Precision p
       long perQuery = batch * heads * keys * kernel.tablesPerQuery(inputs);
       chunk = Math.max(1, Math.min(queries, LlamaModel.SCORE_BUDGET_ELEMENTS / Math.max(1, perQuery)));
     }
+    if (inputs.maxQueriesPerChunk() > 0) {
+      chunk = Math.min(chunk, inputs.maxQueriesPerChunk());
+    }
     return kernel.attend(inputs, chunk, recording);
   }
 

@@ -141,6 +141,17 @@ public final class KvCache implements AutoCloseable {
     return ForwardPass.joined(positions, more);
   }
 
+  /**
+   * The local context ends (a model with memory layers, see {@link LayerCache#endLocalContext}):
+   * memory layers keep its tokens in memory, other layers forget them; positions start again at 0.
+   */
+  void endLocalContext() {
+    layers.forEach(LayerCache::endLocalContext);
+    tokens = null;
+    positions = null;
+    length = 0;
+  }
+
   /** Forgets every token (the rope length floor stays). */
   public void clear() {
     layers.forEach(LayerCache::clear);

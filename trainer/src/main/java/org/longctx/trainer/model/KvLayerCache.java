@@ -19,7 +19,7 @@ public final class KvLayerCache implements LayerCache {
   public KeysValues append(NDArray newKeys, NDArray newValues, NDManager step) {
     keys = appended(keys, newKeys);
     values = appended(values, newValues);
-    return new KeysValues(keys.get(step, new NDIndex("...")), values.get(step, new NDIndex("...")));
+    return held(step);
   }
 
   private NDArray appended(NDArray old, NDArray fresh) {
@@ -29,6 +29,27 @@ public final class KvLayerCache implements LayerCache {
       old.close();
     }
     return all;
+  }
+
+  /** The keys and values held, as arrays of {@code step}'s manager, or null while empty. */
+  KeysValues held(NDManager step) {
+    return keys == null ? null : new KeysValues(keys.get(step, new NDIndex("...")), values.get(step, new NDIndex("...")));
+  }
+
+  /** Appends everything this cache holds to {@code other} and forgets it here. */
+  void moveTo(KvLayerCache other) {
+    if (keys == null) {
+      return;
+    }
+    boolean adopted = other.keys == null; // then these very arrays become the other cache's
+    other.keys = other.appended(other.keys, keys);
+    other.values = other.appended(other.values, values);
+    if (!adopted) {
+      keys.close();
+      values.close();
+    }
+    keys = null;
+    values = null;
   }
 
   @Override

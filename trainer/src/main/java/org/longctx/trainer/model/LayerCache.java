@@ -30,6 +30,15 @@ public interface LayerCache extends AutoCloseable {
   /** Forgets every token. */
   void clear();
 
+  /**
+   * The local context is full and its tokens leave it (a model with memory layers,
+   * docs/methods.md §4): a plain cache forgets them; a {@link MemoryCache} keeps them in its
+   * memory.
+   */
+  default void endLocalContext() {
+    clear();
+  }
+
   @Override
   void close();
 }

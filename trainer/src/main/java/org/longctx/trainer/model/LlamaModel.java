@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.longctx.checkpoints.LlamaConfig;
+import org.longctx.checkpoints.MemoryLayers;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.RotaryEmbedding;
@@ -45,9 +46,12 @@ import org.longctx.positional.SelfExtend;
  * attached gradients. The training forward reads nothing back from the device when the caller
  * passes host-known {@link Positions}.
  *
- * <p>Inference-time extension: {@link #withRope}, {@link #withSelfExtend} and {@link #with}
- * return views that share these weights but use another rope or attention mode. A
- * {@link KvCache} from {@link #newCache} makes generation incremental.
+ * <p>Inference-time extension: {@link #withRope}, {@link #withSelfExtend}, {@link #withMemory}
+ * and {@link #with} return views that share these weights but use another rope or attention
+ * mode. A {@link KvCache} from {@link #newCache} makes generation incremental. A model with
+ * Focused Transformer memory layers ({@code config.json}'s {@code mem_layers}) reads inputs of
+ * any length through memory ({@link MemoryMode}, docs/fot.md); {@link #withCrossBatch} is its
+ * training view.
  */
 public final class LlamaModel implements AutoCloseable {
 
@@ -68,6 +72,7 @@ public final class LlamaModel implements AutoCloseable {
   private final NDArray output; // [vocab, hidden]; the embedding itself when tied
   private final List<AttentionMode> modes; // one per layer
   private final SelfExtend selfExtend; // null: plain attention
+  private final CrossBatch crossBatch; // null: memory layers (if any) attend to no other batch entry
   private final boolean ownsWeights; // false for a view made by withRope / withSelfExtend
   private volatile AttentionKernel kernel = EagerKernel.INSTANCE;
   private volatile int attentionChunk;
@@ -87,18 +92,19 @@ public final class LlamaModel implements AutoCloseable {
     this.blocks = List.copyOf(list);
     this.norm = new RmsNorm(parameters.get("norm.weight"), config.rmsNormEps());
     this.output = config.tieWordEmbeddings() ? embedding : parameters.get("output.weight");
-    this.modes = Collections.nCopies(blocks.size(), PlainMode.INSTANCE);
+    this.modes = modesFor(config, null, null);
     this.selfExtend = null;
+    this.crossBatch = null;
     this.ownsWeights = true;
   }
 
-  /** A view of {@code base}'s weights with another rope and attention mode. */
-  private LlamaModel(LlamaModel base, Rope rope, SelfExtend selfExtend) {
+  /** A view of {@code base}'s weights with another rope, attention mode and memory layers. */
+  private LlamaModel(LlamaModel base, Rope rope, SelfExtend selfExtend, MemoryLayers memory, CrossBatch crossBatch) {
     if (rope.headDim() != base.config.headDim()) {
       throw new IllegalArgumentException("rope: built for head_dim " + rope.headDim() + " but the model's head_dim is "
           + base.config.headDim());
     }
-    this.config = base.config.withRope(rope);
+    this.config = base.config.withMemory(null).withRope(rope).withMemory(memory);
     this.precision = base.precision;
     this.manager = base.manager;
     this.parameters = base.parameters;
@@ -107,13 +113,37 @@ public final class LlamaModel implements AutoCloseable {
     this.blocks = base.blocks; // blocks hold weights and shapes only, nothing rope-specific
     this.norm = base.norm;
     this.output = base.output;
-    AttentionMode mode = selfExtend == null ? PlainMode.INSTANCE : new SelfExtendMode(selfExtend);
-    this.modes = Collections.nCopies(blocks.size(), mode);
+    this.modes = modesFor(config, selfExtend, crossBatch);
     this.selfExtend = selfExtend;
+    this.crossBatch = crossBatch;
     this.ownsWeights = false;
     this.kernel = base.kernel;
     this.attentionChunk = base.attentionChunk;
     this.prefillSegment = base.prefillSegment;
+  }
+
+  /**
+   * Each layer's attention mode: {@link MemoryMode} in the memory layers (config.json's
+   * {@code mem_layers}), SelfExtend or plain attention in the others.
+   */
+  private static List<AttentionMode> modesFor(LlamaConfig config, SelfExtend selfExtend, CrossBatch crossBatch) {
+    MemoryLayers memory = config.memory();
+    if (memory != null && selfExtend != null) {
+      throw new IllegalArgumentException("self_extend: cannot be combined with memory layers (mem_layers " + memory.layers() + ")");
+    }
+    if (memory == null && crossBatch != null) {
+      throw new IllegalArgumentException("cross_batch_range: cross-batch training needs memory layers (fot.mem_layers)");
+    }
+    AttentionMode other = selfExtend == null ? PlainMode.INSTANCE : new SelfExtendMode(selfExtend);
+    if (memory == null) {
+      return Collections.nCopies(config.numHiddenLayers(), other);
+    }
+    AttentionMode remembering = new MemoryMode(crossBatch, memory.queriesPerChunk(config.numAttentionHeads()));
+    List<AttentionMode> modes = new ArrayList<>();
+    for (int i = 0; i < config.numHiddenLayers(); i++) {
+      modes.add(memory.isMemoryLayer(i) ? remembering : other);
+    }
+    return List.copyOf(modes);
   }
 
   /**
@@ -271,7 +301,7 @@ public final class LlamaModel implements AutoCloseable {
     if (rope == null) {
       throw new IllegalArgumentException("rope: must not be null");
     }
-    return new LlamaModel(this, rope, selfExtend);
+    return new LlamaModel(this, rope, selfExtend, config.memory(), crossBatch);
   }
 
   /**
@@ -286,13 +316,28 @@ public final class LlamaModel implements AutoCloseable {
 
   /** The same weights and rope with SelfExtend attention ({@code null}: plain attention); a view, as {@link #withRope(Rope)}. */
   public LlamaModel withSelfExtend(SelfExtend settings) {
-    return new LlamaModel(this, config.rope(), settings);
+    return new LlamaModel(this, config.rope(), settings, config.memory(), crossBatch);
   }
 
-  /** Both at once: the settings' rope (when set) and attention mode; a view, as {@link #withRope(Rope)}. */
+  /**
+   * The same weights with Focused Transformer memory layers ({@code null}: none, plain attention
+   * everywhere); a view, as {@link #withRope(Rope)}. A model with memory layers reads inputs
+   * longer than its window through memory (see {@link #hiddenStates(NDArray, NDArray, KvCache)}).
+   */
+  public LlamaModel withMemory(MemoryLayers memory) {
+    return new LlamaModel(this, config.rope(), selfExtend, memory, memory == null ? null : crossBatch);
+  }
+
+  /** For training: memory layers that attend across batch entries ({@link CrossBatch}); a view, as {@link #withRope(Rope)}. */
+  public LlamaModel withCrossBatch(CrossBatch crossBatch) {
+    return new LlamaModel(this, config.rope(), selfExtend, config.memory(), crossBatch);
+  }
+
+  /** Both at once: the settings' rope (when set), attention mode and memory layers (when set); a view, as {@link #withRope(Rope)}. */
   public LlamaModel with(InferenceSettings settings) {
     Rope rope = settings.rope() == null ? config.rope() : resolve(settings.rope());
-    return new LlamaModel(this, rope, settings.selfExtend());
+    MemoryLayers memory = settings.memory() == null ? config.memory() : settings.memory().memoryFor(config);
+    return new LlamaModel(this, rope, settings.selfExtend(), memory, crossBatch);
   }
 
   /** SelfExtend's settings, or null for plain causal attention. */
@@ -352,6 +397,19 @@ public final class LlamaModel implements AutoCloseable {
     Shape shape = checkIds(inputIds);
     if (positionIds != null && !positionIds.getShape().equals(shape)) {
       throw new IllegalArgumentException("positionIds: shape " + positionIds.getShape() + " must equal inputIds' " + shape);
+    }
+    if (config.memory() != null) {
+      if (positionIds != null) {
+        throw new IllegalArgumentException("positionIds: a model with memory layers numbers tokens itself (from the start of "
+            + "its local context); pass null");
+      }
+      if (cache == null) {
+        try (KvCache temporary = newCache()) {
+          return remembered(inputIds, ForwardPass.rows(inputIds), temporary);
+        }
+      }
+      cache.check(this, shape.get(0));
+      return remembered(inputIds, ForwardPass.rows(inputIds), cache);
     }
     if (cache != null) {
       cache.check(this, shape.get(0));
@@ -437,6 +495,45 @@ public final class LlamaModel implements AutoCloseable {
     return hidden;
   }
 
+  /**
+   * Tokens through a model with memory layers, as LongLLaMA feeds a long input
+   * (docs/methods.md §4; CStanKonrad/long_llama {@code src/modeling_longllama.py:_handle_long_input}):
+   * all but the last {@code last_context_length} tokens go in windows of
+   * {@code max_position_embeddings}; a window met with an empty local context runs alone (its
+   * memory layers also attend to the memory) and then moves into memory; the rest joins the
+   * local context. Whenever the local context would outgrow the window, it moves into memory
+   * first (memory layers keep it, other layers forget it). Positions count from the start of the
+   * local context.
+   */
+  private NDArray remembered(NDArray inputIds, long[][] ids, KvCache cache) {
+    NDManager m = inputIds.getManager();
+    int window = config.maxPositionEmbeddings();
+    int batch = ids.length;
+    int seq = ids[0].length;
+    List<int[]> pieces = config.memory().inputPieces(seq, window);
+    NDList parts = new NDList();
+    for (int piece = 0; piece < pieces.size(); piece++) {
+      int start = pieces.get(piece)[0];
+      int end = pieces.get(piece)[1];
+      boolean memoryWindow = piece < pieces.size() - 1 && cache.length() == 0;
+      if (cache.length() > 0 && cache.length() + (end - start) > window) {
+        cache.endLocalContext();
+      }
+      long[][] partIds = ForwardPass.slice(ids, start, end);
+      long[][] positions = cache.nextPositions(batch, end - start);
+      Positions p = new Positions(m.create(ForwardPass.flatten(positions), new Shape(batch, end - start)), positions,
+          ForwardPass.maxOf(positions));
+      NDArray part = start == 0 && end == seq ? inputIds
+          : m.create(ForwardPass.flatten(partIds), new Shape(batch, end - start));
+      parts.add(hiddenStates(part, p, cache, Math.max(cache.maxPosition, p.max()) + 1));
+      cache.appendTokens(partIds, positions, config.rope().frequencySet(window));
+      if (memoryWindow) {
+        cache.endLocalContext();
+      }
+    }
+    return parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 1);
+  }
+
   private NDArray embed(NDArray inputIds) {
     return embedding.get(inputIds.getManager(), new NDIndex("{}", inputIds.toType(DataType.INT64, false))); // [batch, seq, hidden]
   }
@@ -470,7 +567,7 @@ public final class LlamaModel implements AutoCloseable {
     for (AttentionMode mode : modes) {
       layers.add(mode.newCache(device()));
     }
-    return new KvCache(this, layers, modes.get(0).cachesRotatedKeys(), onRopeChange, ropeLength);
+    return new KvCache(this, layers, modes.stream().allMatch(AttentionMode::cachesRotatedKeys), onRopeChange, ropeLength);
   }
 
   /**

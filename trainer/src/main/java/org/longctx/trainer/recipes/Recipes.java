@@ -9,7 +9,7 @@ public final class Recipes {
   private static final Map<String, Recipe> BY_NAME = new LinkedHashMap<>();
 
   static {
-    for (Recipe r : List.of(new PretrainRecipe(), new PoseRecipe())) {
+    for (Recipe r : List.of(new PretrainRecipe(), new PoseRecipe(), new FotRecipe())) {
       BY_NAME.put(r.name(), r);
     }
   }

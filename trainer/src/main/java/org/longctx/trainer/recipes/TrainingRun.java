@@ -10,6 +10,7 @@ import org.apache.hadoop.fs.Path;
 import org.longctx.checkpoints.Storage;
 import org.longctx.data.DataConfig;
 import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
@@ -35,13 +36,14 @@ import org.longctx.trainer.TrainConfig;
  * @param data the {@code data:} section (prepared data, tokenizer, BOS/EOS rules)
  * @param rope the {@code rope:} section, or null to keep the model's rope
  * @param pose the {@code pose:} section (null: its defaults)
+ * @param fot the {@code fot:} section (null: its defaults)
  * @param outputDir OUT: a local folder or any Hadoop URI
  * @param resume continue from the latest checkpoint in {@code OUT/checkpoints}
  * @param experiment the resolved experiment config, stored in every checkpoint
  * @param stop raised to end the run early with a checkpoint
  */
-public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, Path outputDir,
-    boolean resume, JsonNode experiment, StopSignal stop) {
+public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, FotConfig fot,
+    Path outputDir, boolean resume, JsonNode experiment, StopSignal stop) {
 
   public TrainingRun {
     if (train == null || model == null || data == null || outputDir == null) {
@@ -51,9 +53,9 @@ public record TrainingRun(TrainConfig train, ModelConfig model, DataConfig data,
   }
 
   /** A run writing into a local folder. */
-  public TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose,
+  public TrainingRun(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, PoseConfig pose, FotConfig fot,
       java.nio.file.Path outputDir, boolean resume, JsonNode experiment, StopSignal stop) {
-    this(train, model, data, rope, pose, Storage.path(outputDir), resume, experiment, stop);
+    this(train, model, data, rope, pose, fot, Storage.path(outputDir), resume, experiment, stop);
   }
 
   public Path checkpointDir() {

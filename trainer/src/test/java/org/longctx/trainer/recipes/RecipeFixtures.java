@@ -20,6 +20,7 @@ import org.longctx.data.prepare.PartTask;
 import org.longctx.data.prepare.PrepareManifest;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.PoseConfig;
 import org.longctx.trainer.TrainConfig;
@@ -46,13 +47,19 @@ final class RecipeFixtures {
 
   static TrainingRun run(TrainConfig train, ModelConfig model, DataConfig data, RopeConfig rope, Path out, boolean resume) {
     JsonNode experiment = new ObjectMapper().createObjectNode().set("train", new ObjectMapper().valueToTree(train));
-    return new TrainingRun(train, model, data, rope, null, out, resume, experiment, StopSignal.manual());
+    return new TrainingRun(train, model, data, rope, null, null, out, resume, experiment, StopSignal.manual());
   }
 
   /** {@code run} with a {@code pose:} section of target {@code targetLen} (2 chunks). */
   static TrainingRun withPose(TrainingRun run, int targetLen) {
-    return new TrainingRun(run.train(), run.model(), run.data(), run.rope(), new PoseConfig(targetLen, 2), run.outputDir(),
+    return new TrainingRun(run.train(), run.model(), run.data(), run.rope(), new PoseConfig(targetLen, 2), null, run.outputDir(),
         run.resume(), run.experiment(), run.stop());
+  }
+
+  /** {@code run} with an {@code fot:} section. */
+  static TrainingRun withFot(TrainingRun run, FotConfig fot) {
+    return new TrainingRun(run.train(), run.model(), run.data(), run.rope(), null, fot, run.outputDir(), run.resume(),
+        run.experiment(), run.stop());
   }
 
   /**

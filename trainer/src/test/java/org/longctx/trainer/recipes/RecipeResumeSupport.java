@@ -106,8 +106,12 @@ final class RecipeResumeSupport {
 
   /** A random base model of window 16 saved as a Hugging Face folder. */
   static Path baseModel(Path dir) throws IOException {
-    Path folder = dir.resolve("base");
-    LlamaConfig config = TrainingSession.initConfig(RecipeFixtures.tinyInit(16), null, TokenizerSpec.byteLevel());
+    return baseModel(dir.resolve("base"), RecipeFixtures.tinyInit(16));
+  }
+
+  /** A random base model of {@code init} saved as a Hugging Face folder. */
+  static Path baseModel(Path folder, ModelConfig.Init init) throws IOException {
+    LlamaConfig config = TrainingSession.initConfig(init, null, TokenizerSpec.byteLevel());
     try (LlamaModel m = LlamaModel.random(config, Precision.FLOAT32, 5, 0.02)) {
       Files.createDirectories(folder);
       ModelWeights.saveHuggingFace(m, Storage.path(folder), "float32", Long.MAX_VALUE, Storage.defaultConf());

@@ -23,6 +23,8 @@ import org.longctx.data.DataConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.positional.RopeConfig;
 import org.longctx.trainer.model.LlamaModel;
+import org.longctx.checkpoints.MemoryLayers;
+import org.longctx.trainer.FotConfig;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.model.ModelWeights;
 import org.longctx.trainer.TrainConfig;
@@ -94,6 +96,48 @@ class RecipeResumeTest {
       }
     }
     assertTrue(maxPosition > 64, "skips reach far beyond Lc: " + maxPosition);
+  }
+
+  /** Two layers, two heads with their own keys (LongLLaMA has no grouped-query attention), window 16. */
+  private Path memoryBase() throws IOException {
+    return RecipeResumeSupport.baseModel(dir.resolve("base"),
+        new ModelConfig.Init(259, 16, 32, 2, 2, 2, 16, 10000.0, 1e-5, false, 0.02, null, null, null));
+  }
+
+  @Test
+  void fotResumesBitwiseAndWritesLongLlamaCheckpoints() throws IOException {
+    Path base = memoryBase();
+    TrainConfig train = RecipeFixtures.train("fot", 20, 16, "split", 10, RecipeFixtures.synthetic(1.0)); // 2 entries per micro-batch
+    FotConfig fot = new FotConfig(List.of(1), 8, List.of(), 1, 2); // entry 1 attends to entry 0 of its document
+    RecipeResumeSupport.resumesBitwise(dir, train, new ModelConfig(base.toString(), "float32", 0, null), DataConfig.defaults(),
+        null, run -> RecipeResumeSupport.pretrain(RecipeFixtures.withFot(run, fot)));
+    for (Path folder : List.of(dir.resolve("straight/checkpoints/step-000020"), dir.resolve("straight/hf"))) {
+      JsonNode config = JSON.readTree(folder.resolve("config.json").toFile());
+      assertEquals("LongLlamaForCausalLM", config.get("architectures").get(0).asText(), folder.toString());
+      try (LlamaModel m = ModelWeights.load(folder.toString(), Precision.FLOAT32)) {
+        assertEquals(MemoryLayers.of(List.of(1), 8), m.config().memory());
+      }
+    }
+  }
+
+  @Test
+  void fotRefusesWhatItCannotTrain() throws IOException {
+    Path base = memoryBase();
+    ModelConfig model = new ModelConfig(base.toString(), "float32", 0, null);
+    TrainConfig train = RecipeFixtures.train("fot", 2, 16, "split", 0, RecipeFixtures.synthetic(1.0));
+    TrainingRun noLayers = RecipeFixtures.withFot(RecipeFixtures.run(train, model, DataConfig.defaults(), null, dir.resolve("a"),
+        false), FotConfig.defaults());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainingSession.trainAlone(noLayers));
+    assertTrue(e.getMessage().startsWith("fot.mem_layers: name the memory layers (e.g. [1]); the base model has none"),
+        e.getMessage());
+    TrainingRun oddPacking = RecipeFixtures.withFot(RecipeFixtures.run(train, model, DataConfig.defaults(), null, dir.resolve("b"),
+        false), new FotConfig(List.of(1), 8, List.of(), 1, 3));
+    e = assertThrows(IllegalArgumentException.class, () -> TrainingSession.trainAlone(oddPacking));
+    assertTrue(e.getMessage().startsWith("fot.document_packing: must divide train.batch_size (2), got 3"), e.getMessage());
+    TrainingRun scaled = RecipeFixtures.withFot(RecipeFixtures.run(train, model, DataConfig.defaults(),
+        RopeConfig.builder("linear").factor(2.0).build(), dir.resolve("c"), false), new FotConfig(List.of(1), 8, List.of(), 1, 2));
+    e = assertThrows(IllegalArgumentException.class, () -> TrainingSession.trainAlone(scaled));
+    assertTrue(e.getMessage().startsWith("rope: the fot recipe keeps the model's rope"), e.getMessage());
   }
 
   @Test

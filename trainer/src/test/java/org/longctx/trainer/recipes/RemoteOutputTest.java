@@ -31,7 +31,8 @@ class RemoteOutputTest {
 
   private TrainingRun run(org.apache.hadoop.fs.Path out, boolean resume) {
     TrainingRun local = RecipeFixtures.run(TRAIN, MODEL, DataConfig.defaults(), null, dir.resolve("unused"), resume);
-    return new TrainingRun(local.train(), local.model(), local.data(), local.rope(), local.pose(), out, resume, local.experiment(),
+    return new TrainingRun(local.train(), local.model(), local.data(), local.rope(), local.pose(), local.fot(), out, resume,
+        local.experiment(),
         local.stop());
   }
 
