@@ -32,10 +32,11 @@ import org.longctx.trainer.eval.EvalResults;
 import org.longctx.trainer.recipes.StopSignal;
 
 /**
- * The project's main job in one command: makes synthetic data, prepares it on the embedded
- * Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a Hugging
- * Face folder, evaluates base / base + yarn / base + SelfExtend / PoSE on the same prompts and
- * writes the report — each stage through the same code as its own subcommand, in this process.
+ * The project's main job in one command: makes held-out documents and prepares them on the
+ * embedded Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a
+ * Hugging Face folder, searches LongRoPE factors, evaluates the methods of {@link DemoMethod#ALL}
+ * on the same prompts and documents, checks each one's claim and writes the report — each stage
+ * through the same code as its own subcommand, in this process.
  *
  * <pre>Usage: longctx demo [--config X.yaml] [--set key=value]...</pre>
  */
@@ -44,8 +45,8 @@ public final class DemoJob {
       Usage: longctx demo [--config X.yaml] [--set key=value]... [--base-steps N] [--retrain-base]
 
       Runs the whole pipeline on the embedded Spark, sized for a laptop (2 cores, < 10 minutes):
-        1. synth    synthetic pass-key and record/lookup documents      OUT/synth/
-        2. prepare  tokenize them into Arrow shards (local Spark)         OUT/prepared/
+        1. synth    held-out pass-key and copy documents (the kinds PoSE trains on) OUT/synth/
+        2. prepare  tokenize them into Arrow shards (local Spark): eval's perplexity documents  OUT/prepared/
         3. base     the tiny base model (window 512): model.path, or else trained here with
                     configs/train-tiny-pretrain.yaml for --base-steps     OUT/base/
         4. pose     PoSE fine-tuning of the base model to train.target_len  OUT/pose/
@@ -53,6 +54,7 @@ public final class DemoJob {
         6. search   LongRoPE's factor search on the base model (search:, small) OUT/search/
         7. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
                     base + SelfExtend), base + the searched factors and the PoSE model, same prompts
+                    and documents; then each method's claim, checked on its figures
         8. report   results.json, report.html, PNG charts                  OUT/report/
       OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
       trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
@@ -75,14 +77,6 @@ public final class DemoJob {
   static final String BUILT_IN_PRETRAIN = "/org/longctx/jobs/train-tiny-pretrain.yaml";
   /** Pretraining steps of a base the demo trains (the config's 300 do not fit the demo's time). */
   static final int DEFAULT_BASE_STEPS = 200;
-
-  /**
-   * Synthetic documents the prepare stage tokenizes for PoSE: pass-key samples of ¼, ½, 1 and 2
-   * times the target window and record/lookup documents of 4 times it (characters; one token
-   * each with the byte-level tokenizer; PoSE reads the first 5 × seq_len tokens of each).
-   */
-  static final int PASSKEY_DOCUMENTS = 240;
-  static final int DEPENDENT_DOCUMENTS = 60;
 
   /** The demo's stages, for the progress lines. */
   static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "search", "eval", "report");
@@ -196,21 +190,29 @@ public final class DemoJob {
     Files.createDirectories(layout.root());
     Map<String, Double> seconds = new LinkedHashMap<>();
 
-    // 1. synthetic documents, written by the synth subcommand
-    long t = stage(out, "synth", "pass-key and record/lookup documents");
+    // 1. held-out documents of the kinds PoSE trains on (train.synthetic.tasks), written by the synth subcommand
+    EvalConfig evalSettings = config.eval();
+    int documents = evalSettings.perplexityDocuments();
+    List<String> kinds = perplexityKinds(config.train().synthetic().tasks().keySet());
+    long t = stage(out, "synth", documents + " held-out " + String.join(" and ", kinds) + " documents for perplexity");
     ByteLevelTokenizer.writeTo(layout.tokenizer());
-    String lengths = lt / 4 + "," + lt / 2 + "," + lt + "," + 2 * lt;
-    long seed = config.train().seed();
-    subcommand(SynthJob.COMMAND, out, "--task", "passkey", "--count", String.valueOf(PASSKEY_DOCUMENTS), "--length", lengths,
-        "--seed", String.valueOf(seed), "--out", layout.synth().resolve("passkey.jsonl.zst").toString());
-    subcommand(SynthJob.COMMAND, out, "--task", "dependent", "--count", String.valueOf(DEPENDENT_DOCUMENTS), "--length",
-        String.valueOf(4 * lt), "--seed", String.valueOf(seed), "--out", layout.synth().resolve("dependent.jsonl.zst").toString());
+    int longest = evalSettings.resolvedPerplexityLengths().stream().mapToInt(Integer::intValue).max().orElse(lt);
+    for (int k = 0; k < kinds.size(); k++) {
+      int count = documents / kinds.size() + (k < documents % kinds.size() ? 1 : 0);
+      if (count > 0) {
+        // seeded by eval.seed: training draws its synthetic documents with a seed derived from train.seed
+        // and a salt (TrainingData), so none of these is a training document
+        subcommand(SynthJob.COMMAND, out, "--task", kinds.get(k), "--count", String.valueOf(count), "--length", String.valueOf(longest),
+            "--seed", String.valueOf(evalSettings.seed()), "--out", layout.synth().resolve(kinds.get(k) + ".jsonl.zst").toString());
+      }
+    }
     seconds.put("synth", done(out, t));
 
     List<String> stageOverrides = new ArrayList<>(overrides);
     stageOverrides.add("data.inputs=[" + quoted(layout.synth().resolve("*.jsonl.zst")) + "]");
     stageOverrides.add("data.tokenizer=" + quoted(layout.tokenizer()));
     stageOverrides.add("data.prepared=" + quoted(layout.prepared()));
+    stageOverrides.add("eval.perplexity_data=" + quoted(layout.prepared()));
     stageOverrides.add("output.dir=" + quoted(layout.pose()));
     stageOverrides.add("output.overwrite=true");
     ExperimentConfig staged = ConfigLoader.parse(yaml, source, stageOverrides);
@@ -218,7 +220,7 @@ public final class DemoJob {
     EvalResults results;
     try (SparkSession spark = SparkSessions.create(config.spark(), "demo")) {
       // 2. prepare on the embedded Spark
-      t = stage(out, "prepare", "tokenize into Arrow shards on " + spark.sparkContext().master());
+      t = stage(out, "prepare", "tokenize into Arrow shards on " + spark.sparkContext().master() + " (eval's perplexity documents)");
       staged.data().checkReadyToPrepare();
       out.println(PrepareJob.summary(PreparePipeline.run(spark, staged.data(), true)));
       seconds.put("prepare", done(out, t));
@@ -273,13 +275,10 @@ public final class DemoJob {
         seconds.put("search", done(out, t));
       }
 
-      // 7. evaluation: the configured methods on the base model, the searched factors, the exported PoSE model
+      // 7. evaluation: the demo's methods (the configured ones on the base model, the searched factors, the PoSE model)
       t = stage(out, "eval", "passkey and perplexity by length");
-      List<EvalConfig.Method> methods = new ArrayList<>(staged.eval().methods());
-      if (longrope != null) {
-        methods.add(new EvalConfig.Method("longrope", "", longrope, null));
-      }
-      methods.add(new EvalConfig.Method("pose", layout.poseHf().toString(), null, null));
+      List<EvalConfig.Method> methods = DemoMethod.methods(DemoMethod.ALL,
+          new DemoMethod.Stages(staged.eval().methods(), longrope, layout.poseHf()));
       EvalConfig e = staged.eval();
       EvalConfig eval = new EvalConfig(e.lengths(), e.seed(), e.depths(), e.trials(), e.keyDigits(), e.perplexityLengths(),
           e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
@@ -329,41 +328,26 @@ public final class DemoJob {
   }
 
   /**
-   * The demo's claims, checked on the measured numbers: the base model retrieves inside its
-   * window (≥ 90 %) and fails beyond it (≤ 10 %); SelfExtend and the PoSE model keep ≥ 90 % at
-   * 4× the window. Each line says met or MISSED, with the figure.
+   * The demo's claims ({@link DemoMethod#ALL}), checked on the measured figures, one line each
+   * with the figure and met or MISSED.
    */
   static List<String> verdicts(EvalResults r) {
-    List<String> lines = new ArrayList<>();
-    int window = EvalReport.window(r);
-    if (window == 0) {
-      return lines;
-    }
-    List<Integer> beyond = r.passkeyLengths().stream().filter(l -> l > window).toList();
-    List<Integer> inside = r.passkeyLengths().stream().filter(l -> l <= window).toList();
-    int fourX = 4 * window;
-    if (r.methodNames().contains("base") && !inside.isEmpty()) {
-      // the comparison means something only if the base model retrieves where it was trained
-      double worst = inside.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).min().orElse(Double.NaN);
-      lines.add(verdict("base inside its window (" + window + ")", worst, worst >= 0.90, "≥ 90%"));
-    }
-    if (r.methodNames().contains("base") && !beyond.isEmpty()) {
-      double worst = beyond.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).max().orElse(Double.NaN);
-      lines.add(verdict("base beyond its window (" + window + ")", worst, worst <= 0.10, "≤ 10%"));
-    }
-    if (r.passkeyLengths().contains(fourX)) {
-      for (String m : List.of("self-extend", "pose")) {
-        if (r.methodNames().contains(m)) {
-          double a = r.passkeyAccuracy(m, fourX);
-          lines.add(verdict(m + " at 4× the window (" + fourX + ")", a, a >= 0.90, "≥ 90%"));
-        }
-      }
-    }
-    return lines;
+    return DemoMethod.verdicts(DemoMethod.ALL, r, EvalReport.window(r)).stream().map(Claim.Verdict::line).toList();
   }
 
-  private static String verdict(String what, double value, boolean met, String target) {
-    return String.format(Locale.ROOT, "target: %-38s %4s  (%s: %s)", what, EvalReport.pct(value), target, met ? "met" : "MISSED");
+  /**
+   * The synthetic kinds of the perplexity documents: those PoSE trains on
+   * ({@code train.synthetic.tasks}) that {@code synth} writes as single documents, in a fixed
+   * order; pass-key alone when none is.
+   */
+  static List<String> perplexityKinds(java.util.Collection<String> trainingTasks) {
+    List<String> kinds = new ArrayList<>();
+    for (String kind : org.longctx.trainer.eval.EvalDocument.SYNTH_TASKS) {
+      if (trainingTasks.contains(kind)) {
+        kinds.add(kind);
+      }
+    }
+    return kinds.isEmpty() ? List.of("passkey") : kinds;
   }
 
   private static String describeModel(String location) throws IOException {
