@@ -15,6 +15,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.checkpoints.Storage;
 import org.longctx.data.prepare.PreparePipeline;
@@ -45,17 +49,17 @@ public final class DemoJob {
       Usage: longctx demo [--config X.yaml] [--set key=value]... [--base-steps N] [--retrain-base]
 
       Runs the whole pipeline on the embedded Spark, sized for a laptop (2 cores, < 10 minutes):
-        1. synth    held-out pass-key and copy documents (the kinds PoSE trains on) OUT/synth/
-        2. prepare  tokenize them into Arrow shards (local Spark): eval's perplexity documents  OUT/prepared/
-        3. base     the tiny base model (window 512): model.path, or else trained here with
-                    configs/train-tiny-pretrain.yaml for --base-steps     OUT/base/
-        4. pose     PoSE fine-tuning of the base model to train.target_len  OUT/pose/
-        5. export   the PoSE model as a Hugging Face folder                OUT/pose-hf/
-        6. search   LongRoPE's factor search on the base model (search:, small) OUT/search/
-        7. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
-                    base + SelfExtend), base + the searched factors and the PoSE model, same prompts
-                    and documents; then each method's claim, checked on its figures
-        8. report   results.json, report.html, PNG charts                  OUT/report/
+        1. synth        held-out pass-key and copy documents (the kinds PoSE trains on)  OUT/synth/
+        2. prepare      tokenized into Arrow shards (local Spark): eval's perplexity documents  OUT/prepared/
+        3. base         the tiny base model (window 512): model.path, or else trained here with
+                        configs/train-tiny-pretrain.yaml for --base-steps  OUT/base/
+        4. pose         PoSE fine-tuning of the base model to pose.target_len (one CPU thread)  OUT/pose/
+        5. search       beside 4: LongRoPE's factor search on the base model (search:, small)  OUT/search/
+        6. eval-base    beside 4: passkey accuracy and perplexity by length for the methods on the
+                        base model (eval.methods: base, yarn, SelfExtend; the searched factors)
+        7. export       the PoSE model as a Hugging Face folder                OUT/pose-hf/
+        8. eval-trained the same for the PoSE model, on the same prompts and documents
+        9. report       results.json, report.html, PNG charts; each method's claim checked  OUT/report/
       OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
       trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
 
@@ -79,7 +83,7 @@ public final class DemoJob {
   static final int DEFAULT_BASE_STEPS = 200;
 
   /** The demo's stages, for the progress lines. */
-  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "search", "eval", "report");
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "search", "eval-base", "export", "eval-trained", "report");
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -213,6 +217,9 @@ public final class DemoJob {
     stageOverrides.add("data.tokenizer=" + quoted(layout.tokenizer()));
     stageOverrides.add("data.prepared=" + quoted(layout.prepared()));
     stageOverrides.add("eval.perplexity_data=" + quoted(layout.prepared()));
+    if (config.eval().tokenizer().isEmpty()) {
+      stageOverrides.add("eval.tokenizer=" + quoted(layout.tokenizer()));
+    }
     stageOverrides.add("output.dir=" + quoted(layout.pose()));
     stageOverrides.add("output.overwrite=true");
     ExperimentConfig staged = ConfigLoader.parse(yaml, source, stageOverrides);
@@ -246,49 +253,55 @@ public final class DemoJob {
       stageOverrides.add("model.path=" + quoted(Path.of(baseModel).toAbsolutePath()));
       staged = ConfigLoader.parse(yaml, source, stageOverrides);
 
-      // 4. PoSE
+      // 4–6 side by side: PoSE trains on this thread with one CPU thread (train.cpu_threads, for
+      // reproducible weights), so a second thread runs the LongRoPE search and evaluates the methods on
+      // the base model as Spark tasks on the cores training leaves; the PoSE model is evaluated after.
+      ExperimentConfig base = staged;
+      ExecutorService beside = Executors.newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "demo-beside-pose");
+        thread.setDaemon(true);
+        return thread;
+      });
       t = stage(out, "pose", "PoSE fine-tuning, " + config.train().steps() + " steps of " + config.train().batchSize() + " × "
-          + config.train().seqLen() + " tokens with positions up to " + lt);
-      int status = TrainJob.train(staged, false, StopSignal.manual());
-      if (status != 0) {
-        out.println("pose: training stopped early (status " + status + "); the demo ends here");
-        return status;
+          + config.train().seqLen() + " tokens with positions up to " + lt + " (the search and the base model's evaluation run beside it)");
+      Future<BesidePose> besidePose = beside.submit(() -> searchAndEvaluateBase(spark, base, layout, out));
+      EvalJob.Outputs later;
+      BesidePose early;
+      try {
+        int status = TrainJob.train(staged, false, StopSignal.manual());
+        if (status != 0) {
+          out.println("pose: training stopped early (status " + status + "); the demo ends here");
+          return status;
+        }
+        seconds.put("pose", done(out, t));
+
+        // 7. export the PoSE model
+        t = stage(out, "export", "Hugging Face folder with the trained rope");
+        HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
+            "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
+        out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
+        seconds.put("export", done(out, t));
+
+        // 8. evaluation of the methods on trained models, once the evaluation beside PoSE is done
+        early = awaitBesidePose(besidePose, out);
+        t = stage(out, "eval-trained", "passkey and perplexity by length for the methods on trained models");
+        List<EvalConfig.Method> trained = demoMethods(staged, early.searched(), layout).stream().filter(m -> !m.model().isEmpty()).toList();
+        later = trained.isEmpty() ? null : EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(trained))), out);
+        seconds.put("eval-trained", done(out, t));
+      } finally {
+        beside.shutdownNow();
       }
-      seconds.put("pose", done(out, t));
-
-      // 5. export the PoSE model
-      t = stage(out, "export", "Hugging Face folder with the trained rope");
-      HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
-          "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
-      out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
-      seconds.put("export", done(out, t));
-
-      // 6. LongRoPE: a small factor search on the base model, training-free (skipped when search.target_length is 0)
-      RopeConfig longrope = null;
-      if (staged.search().targetLength() > 0) {
-        SearchConfig sc = staged.search();
-        t = stage(out, "search", "LongRoPE factors for " + sc.targetLength() + " tokens, no training (" + sc.population() + " + "
-            + sc.iterations() + " × " + (sc.mutations() + sc.crossovers()) + " candidates)");
-        SearchJob.Result found = SearchJob.execute(spark, SearchJob.prepare(staged), layout.search(), out);
-        out.println("  " + found.summary());
-        longrope = found.factors().toRopeConfig(0);
-        seconds.put("search", done(out, t));
-      }
-
-      // 7. evaluation: the demo's methods (the configured ones on the base model, the searched factors, the PoSE model)
-      t = stage(out, "eval", "passkey and perplexity by length");
-      List<EvalConfig.Method> methods = DemoMethod.methods(DemoMethod.ALL,
-          new DemoMethod.Stages(staged.eval().methods(), longrope, layout.poseHf()));
-      EvalConfig e = staged.eval();
-      EvalConfig eval = new EvalConfig(e.lengths(), e.seed(), e.depths(), e.trials(), e.keyDigits(), e.perplexityLengths(),
-          e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
-          methods);
-      ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), staged.pose(), staged.distributed(), eval, staged.search(), staged.output());
+      early.seconds().forEach(seconds::put);
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
-      results = EvalJob.evaluate(spark, evalConfig, facts, out);
-      seconds.put("eval", done(out, t));
+      List<EvalJob.Outputs> parts = new ArrayList<>();
+      if (early.outputs() != null) {
+        parts.add(early.outputs());
+      }
+      if (later != null) {
+        parts.add(later);
+      }
+      results = EvalJob.assemble(spark, parts, facts);
     }
 
     // 8. report
@@ -316,6 +329,61 @@ public final class DemoJob {
     out.println("  training log: " + layout.pose().resolve("metrics.jsonl"));
     out.println("  data:         " + layout.synth() + " → " + layout.prepared());
     return 0;
+  }
+
+  /**
+   * What ran beside PoSE: the searched LongRoPE factors (null when the search was skipped), the
+   * evaluation of the methods on the base model (null when there were none), and the stages'
+   * seconds.
+   */
+  record BesidePose(RopeConfig searched, EvalJob.Outputs outputs, Map<String, Double> seconds) {}
+
+  /** Stages 5 and 6, on the thread beside PoSE: LongRoPE's search, then the methods on the base model. */
+  private static BesidePose searchAndEvaluateBase(SparkSession spark, ExperimentConfig staged, Layout layout, PrintStream out)
+      throws Exception {
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    RopeConfig searched = null;
+    if (staged.search().targetLength() > 0) {
+      // a small factor search on the base model, training-free (skipped when search.target_length is 0)
+      SearchConfig sc = staged.search();
+      long t = stage(out, "search", "LongRoPE factors for " + sc.targetLength() + " tokens, no training (" + sc.population() + " + "
+          + sc.iterations() + " × " + (sc.mutations() + sc.crossovers()) + " candidates), beside PoSE");
+      SearchJob.Result found = SearchJob.execute(spark, SearchJob.prepare(staged), layout.search(), out);
+      out.println("  " + found.summary());
+      searched = found.factors().toRopeConfig(0);
+      seconds.put("search", done(out, "search", t));
+    }
+    List<EvalConfig.Method> onBase = demoMethods(staged, searched, layout).stream().filter(m -> m.model().isEmpty()).toList();
+    EvalJob.Outputs outputs = null;
+    if (!onBase.isEmpty()) {
+      long t = stage(out, "eval-base", "passkey and perplexity by length for the methods on the base model, beside PoSE");
+      outputs = EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(onBase))), out);
+      seconds.put("eval-base", done(out, "eval-base", t));
+    }
+    return new BesidePose(searched, outputs, seconds);
+  }
+
+  /** The result of the thread beside PoSE, saying so when the demo waits for it. */
+  private static BesidePose awaitBesidePose(Future<BesidePose> besidePose, PrintStream out) throws Exception {
+    if (!besidePose.isDone()) {
+      out.println("  (waiting for the evaluation beside PoSE to finish)");
+    }
+    try {
+      return besidePose.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+  }
+
+  /** The demo's methods ({@link DemoMethod#ALL}) for this run. */
+  static List<EvalConfig.Method> demoMethods(ExperimentConfig staged, RopeConfig searched, Layout layout) {
+    return DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(staged.eval().methods(), searched, layout.poseHf()));
+  }
+
+  /** {@code c} with {@code eval} as its eval section. */
+  static ExperimentConfig withEval(ExperimentConfig c, EvalConfig eval) {
+    return new ExperimentConfig(c.name(), c.spark(), c.data(), c.model(), c.rope(), c.train(), c.pose(), c.distributed(), eval,
+        c.search(), c.output());
   }
 
   /** configs/train-tiny-pretrain.yaml (built in), writing into OUT/base, for {@code steps} steps. */
@@ -377,8 +445,13 @@ public final class DemoJob {
   }
 
   private static double done(PrintStream out, long startNanos) {
+    return done(out, null, startNanos);
+  }
+
+  /** Prints a stage's time; {@code name} says which stage when stages overlap (null: the one just started). */
+  private static double done(PrintStream out, String name, long startNanos) {
     double s = Math.round((System.nanoTime() - startNanos) / 1e8) / 10.0;
-    out.printf(Locale.ROOT, "  (%.1f s)%n", s);
+    out.printf(Locale.ROOT, "  (%s%.1f s)%n", name == null ? "" : name + " done in ", s);
     return s;
   }
 

@@ -176,8 +176,23 @@ public final class EvalJob {
    * @param progress where progress lines go (task completions)
    */
   public static EvalResults execute(SparkSession spark, Prepared prepared, Map<String, Object> facts, PrintStream progress) {
+    return assemble(spark, List.of(run(spark, prepared, progress)), facts);
+  }
+
+  /**
+   * What the tasks of one prepared evaluation returned, not yet scored.
+   *
+   * @param prepared what ran
+   * @param outputs one per (method, item)
+   * @param tasks how many Spark tasks ran it
+   * @param executors the executors that completed its tasks
+   * @param seconds its wall time
+   */
+  public record Outputs(Prepared prepared, List<EvalOutput> outputs, int tasks, List<String> executors, double seconds) {}
+
+  /** Runs a prepared evaluation's tasks on {@code spark}, printing progress lines to {@code progress}. */
+  public static Outputs run(SparkSession spark, Prepared prepared, PrintStream progress) {
     long start = System.nanoTime();
-    ExperimentConfig config = prepared.config();
     EvalPlan plan = prepared.plan();
     List<MethodSpec> methods = prepared.methods();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -204,19 +219,55 @@ public final class EvalJob {
       spark.sparkContext().removeSparkListener(listener);
       inputs.destroy();
     }
+    return new Outputs(prepared, outputs, tasks.size(), executors, (System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * Scores the outputs of one evaluation run in parts: the same settings and prompts, different
+   * methods in each part (the demo evaluates the methods on its base model while PoSE trains,
+   * and the PoSE model after). The methods appear in the parts' order.
+   *
+   * @param facts extra facts for the report's header, shown as given
+   * @throws IllegalArgumentException when the parts' eval settings differ other than in their methods
+   */
+  public static EvalResults assemble(SparkSession spark, List<Outputs> parts, Map<String, Object> facts) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("parts: nothing to assemble");
+    }
+    Prepared first = parts.get(0).prepared();
+    ExperimentConfig config = first.config();
+    List<EvalConfig.Method> methods = new ArrayList<>();
+    List<EvalResults.MethodInfo> infos = new ArrayList<>();
+    List<EvalOutput> outputs = new ArrayList<>();
+    Set<String> executors = new java.util.TreeSet<>();
+    int tasks = 0;
+    double seconds = 0;
+    for (Outputs part : parts) {
+      EvalConfig eval = part.prepared().config().eval();
+      if (!eval.withMethods(config.eval().methods()).equals(config.eval())) {
+        throw new IllegalArgumentException("parts: an evaluation's parts must share their eval settings but their methods; got "
+            + config.eval() + " and " + eval);
+      }
+      methods.addAll(eval.methods());
+      infos.addAll(part.prepared().infos());
+      outputs.addAll(part.outputs());
+      executors.addAll(part.executors());
+      tasks += part.tasks();
+      seconds += part.seconds();
+    }
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("name", config.name());
     run.putAll(facts);
     run.put("finished", Instant.now().toString());
     run.put("master", spark.sparkContext().master());
-    run.put("tasks", tasks.size());
-    run.put("executors", executors);
+    run.put("tasks", tasks);
+    run.put("executors", List.copyOf(executors));
     run.put("seed", config.eval().seed());
-    run.put("tokenizer", prepared.tokenizer().source());
+    run.put("tokenizer", first.tokenizer().source());
     run.put("dtype", config.model().dtype());
-    run.put("seconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
-    try (TextTokenizer tokenizer = TextTokenizer.create(prepared.tokenizer(), true)) {
-      return EvalResults.assemble(config.eval(), plan, outputs, prepared.infos(), tokenizer::decode, run);
+    run.put("seconds", Math.round(seconds * 100) / 100.0);
+    try (TextTokenizer tokenizer = TextTokenizer.create(first.tokenizer(), true)) {
+      return EvalResults.assemble(config.eval().withMethods(methods), first.plan(), outputs, infos, tokenizer::decode, run);
     }
   }
 
