@@ -301,7 +301,7 @@ public final class DemoJob {
       if (later != null) {
         parts.add(later);
       }
-      results = EvalJob.assemble(spark, parts, facts);
+      results = EvalJob.assemble(spark.sparkContext().master(), parts, facts);
     }
 
     // 8. report

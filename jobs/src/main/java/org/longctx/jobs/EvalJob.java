@@ -176,7 +176,7 @@ public final class EvalJob {
    * @param progress where progress lines go (task completions)
    */
   public static EvalResults execute(SparkSession spark, Prepared prepared, Map<String, Object> facts, PrintStream progress) {
-    return assemble(spark, List.of(run(spark, prepared, progress)), facts);
+    return assemble(spark.sparkContext().master(), List.of(run(spark, prepared, progress)), facts);
   }
 
   /**
@@ -227,10 +227,11 @@ public final class EvalJob {
    * methods in each part (the demo evaluates the methods on its base model while PoSE trains,
    * and the PoSE model after). The methods appear in the parts' order.
    *
+   * @param master the Spark master the parts ran on, for the report
    * @param facts extra facts for the report's header, shown as given
    * @throws IllegalArgumentException when the parts' eval settings differ other than in their methods
    */
-  public static EvalResults assemble(SparkSession spark, List<Outputs> parts, Map<String, Object> facts) {
+  public static EvalResults assemble(String master, List<Outputs> parts, Map<String, Object> facts) {
     if (parts.isEmpty()) {
       throw new IllegalArgumentException("parts: nothing to assemble");
     }
@@ -259,7 +260,7 @@ public final class EvalJob {
     run.put("name", config.name());
     run.putAll(facts);
     run.put("finished", Instant.now().toString());
-    run.put("master", spark.sparkContext().master());
+    run.put("master", master);
     run.put("tasks", tasks);
     run.put("executors", List.copyOf(executors));
     run.put("seed", config.eval().seed());
