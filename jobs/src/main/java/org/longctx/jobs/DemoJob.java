@@ -310,18 +310,19 @@ public final class DemoJob {
     seconds.put("report", done(out, t));
     double total = (System.nanoTime() - start) / 1e9;
     seconds.put("total", Math.round(total * 10) / 10.0);
+    Map<String, Double> times = inStageOrder(seconds); // the stages beside PoSE reported their times after it
 
     out.println();
     out.println(EvalJob.summary(results));
     List<String> verdicts = verdicts(results);
     verdicts.forEach(v -> out.println(v));
     Map<String, Object> summary = new LinkedHashMap<>();
-    summary.put("seconds", seconds);
+    summary.put("seconds", times);
     summary.put("targets", verdicts);
     summary.put("report", layout.report().resolve(EvalReport.HTML).toString());
     Files.writeString(layout.root().resolve("demo.json"), JSON.writeValueAsString(summary) + "\n");
     out.println();
-    out.printf(Locale.ROOT, "demo finished in %.0f s (%s)%n", total, stageTimes(seconds));
+    out.printf(Locale.ROOT, "demo finished in %.0f s (%s)%n", total, stageTimes(times));
     out.println("  report:       " + layout.report().resolve(EvalReport.HTML));
     out.println("  results:      " + layout.report().resolve(EvalReport.RESULTS));
     out.println("  charts:       " + files.stream().filter(f -> f.toString().endsWith(".png")).map(f -> f.getFileName().toString()).toList());
@@ -453,6 +454,14 @@ public final class DemoJob {
     double s = Math.round((System.nanoTime() - startNanos) / 1e8) / 10.0;
     out.printf(Locale.ROOT, "  (%s%.1f s)%n", name == null ? "" : name + " done in ", s);
     return s;
+  }
+
+  /** {@code seconds} with the stages in {@link #STAGES} order, then any other key (the total). */
+  static Map<String, Double> inStageOrder(Map<String, Double> seconds) {
+    Map<String, Double> ordered = new LinkedHashMap<>();
+    STAGES.stream().filter(seconds::containsKey).forEach(stage -> ordered.put(stage, seconds.get(stage)));
+    seconds.forEach(ordered::putIfAbsent);
+    return ordered;
   }
 
   private static String stageTimes(Map<String, Double> seconds) {

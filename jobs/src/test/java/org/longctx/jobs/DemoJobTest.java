@@ -106,6 +106,20 @@ class DemoJobTest {
   }
 
   @Test
+  void stageTimesAreReportedInStageOrderThoughTheStagesBesidePoseEndLater() {
+    Map<String, Double> measured = new java.util.LinkedHashMap<>();
+    measured.put("synth", 1.0);
+    measured.put("pose", 350.0);
+    measured.put("eval-trained", 60.0);
+    measured.put("search", 24.0);
+    measured.put("eval-base", 300.0);
+    measured.put("total", 500.0);
+    assertEquals(List.of("synth", "pose", "search", "eval-base", "eval-trained", "total"),
+        List.copyOf(DemoJob.inStageOrder(measured).keySet()));
+    assertEquals(measured, DemoJob.inStageOrder(measured), "the same times");
+  }
+
+  @Test
   void thePerplexityDocumentsAreOfTheKindsPoseTrainsOn() throws Exception {
     ExperimentConfig c = ConfigLoader.parse(DemoJob.builtInConfig(), "demo", List.of());
     assertEquals(List.of("copy", "passkey"), DemoJob.perplexityKinds(c.train().synthetic().tasks().keySet()));
