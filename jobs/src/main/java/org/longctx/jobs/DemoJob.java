@@ -15,6 +15,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.spark.sql.SparkSession;
 import org.longctx.checkpoints.Storage;
 import org.longctx.data.prepare.PreparePipeline;
@@ -32,10 +36,11 @@ import org.longctx.trainer.eval.EvalResults;
 import org.longctx.trainer.recipes.StopSignal;
 
 /**
- * The project's main job in one command: makes synthetic data, prepares it on the embedded
- * Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a Hugging
- * Face folder, evaluates base / base + yarn / base + SelfExtend / PoSE on the same prompts and
- * writes the report — each stage through the same code as its own subcommand, in this process.
+ * The project's main job in one command: makes held-out documents and prepares them on the
+ * embedded Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a
+ * Hugging Face folder, searches LongRoPE factors, evaluates the methods of {@link DemoMethod#ALL}
+ * on the same prompts and documents, checks each one's claim and writes the report — each stage
+ * through the same code as its own subcommand, in this process.
  *
  * <pre>Usage: longctx demo [--config X.yaml] [--set key=value]...</pre>
  */
@@ -44,16 +49,17 @@ public final class DemoJob {
       Usage: longctx demo [--config X.yaml] [--set key=value]... [--base-steps N] [--retrain-base]
 
       Runs the whole pipeline on the embedded Spark, sized for a laptop (2 cores, < 10 minutes):
-        1. synth    synthetic pass-key and record/lookup documents      OUT/synth/
-        2. prepare  tokenize them into Arrow shards (local Spark)         OUT/prepared/
-        3. base     the tiny base model (window 512): model.path, or else trained here with
-                    configs/train-tiny-pretrain.yaml for --base-steps     OUT/base/
-        4. pose     PoSE fine-tuning of the base model to train.target_len  OUT/pose/
-        5. export   the PoSE model as a Hugging Face folder                OUT/pose-hf/
-        6. search   LongRoPE's factor search on the base model (search:, small) OUT/search/
-        7. eval     passkey accuracy and perplexity by length for eval.methods (base, base + yarn,
-                    base + SelfExtend), base + the searched factors and the PoSE model, same prompts
-        8. report   results.json, report.html, PNG charts                  OUT/report/
+        1. synth        held-out pass-key and copy documents (the kinds PoSE trains on)  OUT/synth/
+        2. prepare      tokenized into Arrow shards (local Spark): eval's perplexity documents  OUT/prepared/
+        3. base         the tiny base model (window 512): model.path, or else trained here with
+                        configs/train-tiny-pretrain.yaml for --base-steps  OUT/base/
+        4. pose         PoSE fine-tuning of the base model to pose.target_len (one CPU thread)  OUT/pose/
+        5. search       beside 4: LongRoPE's factor search on the base model (search:, small)  OUT/search/
+        6. eval-base    beside 4: passkey accuracy and perplexity by length for the methods on the
+                        base model (eval.methods: base, yarn, SelfExtend; the searched factors)
+        7. export       the PoSE model as a Hugging Face folder                OUT/pose-hf/
+        8. eval-trained the same for the PoSE model, on the same prompts and documents
+        9. report       results.json, report.html, PNG charts; each method's claim checked  OUT/report/
       OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
       trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
 
@@ -76,16 +82,8 @@ public final class DemoJob {
   /** Pretraining steps of a base the demo trains (the config's 300 do not fit the demo's time). */
   static final int DEFAULT_BASE_STEPS = 200;
 
-  /**
-   * Synthetic documents the prepare stage tokenizes for PoSE: pass-key samples of ¼, ½, 1 and 2
-   * times the target window and record/lookup documents of 4 times it (characters; one token
-   * each with the byte-level tokenizer; PoSE reads the first 5 × seq_len tokens of each).
-   */
-  static final int PASSKEY_DOCUMENTS = 240;
-  static final int DEPENDENT_DOCUMENTS = 60;
-
   /** The demo's stages, for the progress lines. */
-  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "export", "search", "eval", "report");
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "search", "eval-base", "export", "eval-trained", "report");
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -196,21 +194,32 @@ public final class DemoJob {
     Files.createDirectories(layout.root());
     Map<String, Double> seconds = new LinkedHashMap<>();
 
-    // 1. synthetic documents, written by the synth subcommand
-    long t = stage(out, "synth", "pass-key and record/lookup documents");
+    // 1. held-out documents of the kinds PoSE trains on (train.synthetic.tasks), written by the synth subcommand
+    EvalConfig evalSettings = config.eval();
+    int documents = evalSettings.perplexityDocuments();
+    List<String> kinds = perplexityKinds(config.train().synthetic().tasks().keySet());
+    long t = stage(out, "synth", documents + " held-out " + String.join(" and ", kinds) + " documents for perplexity");
     ByteLevelTokenizer.writeTo(layout.tokenizer());
-    String lengths = lt / 4 + "," + lt / 2 + "," + lt + "," + 2 * lt;
-    long seed = config.train().seed();
-    subcommand(SynthJob.COMMAND, out, "--task", "passkey", "--count", String.valueOf(PASSKEY_DOCUMENTS), "--length", lengths,
-        "--seed", String.valueOf(seed), "--out", layout.synth().resolve("passkey.jsonl.zst").toString());
-    subcommand(SynthJob.COMMAND, out, "--task", "dependent", "--count", String.valueOf(DEPENDENT_DOCUMENTS), "--length",
-        String.valueOf(4 * lt), "--seed", String.valueOf(seed), "--out", layout.synth().resolve("dependent.jsonl.zst").toString());
+    int longest = evalSettings.resolvedPerplexityLengths().stream().mapToInt(Integer::intValue).max().orElse(lt);
+    for (int k = 0; k < kinds.size(); k++) {
+      int count = documents / kinds.size() + (k < documents % kinds.size() ? 1 : 0);
+      if (count > 0) {
+        // seeded by eval.seed: training draws its synthetic documents with a seed derived from train.seed
+        // and a salt (TrainingData), so none of these is a training document
+        subcommand(SynthJob.COMMAND, out, "--task", kinds.get(k), "--count", String.valueOf(count), "--length", String.valueOf(longest),
+            "--seed", String.valueOf(evalSettings.seed()), "--out", layout.synth().resolve(kinds.get(k) + ".jsonl.zst").toString());
+      }
+    }
     seconds.put("synth", done(out, t));
 
     List<String> stageOverrides = new ArrayList<>(overrides);
     stageOverrides.add("data.inputs=[" + quoted(layout.synth().resolve("*.jsonl.zst")) + "]");
     stageOverrides.add("data.tokenizer=" + quoted(layout.tokenizer()));
     stageOverrides.add("data.prepared=" + quoted(layout.prepared()));
+    stageOverrides.add("eval.perplexity_data=" + quoted(layout.prepared()));
+    if (config.eval().tokenizer().isEmpty()) {
+      stageOverrides.add("eval.tokenizer=" + quoted(layout.tokenizer()));
+    }
     stageOverrides.add("output.dir=" + quoted(layout.pose()));
     stageOverrides.add("output.overwrite=true");
     ExperimentConfig staged = ConfigLoader.parse(yaml, source, stageOverrides);
@@ -218,7 +227,7 @@ public final class DemoJob {
     EvalResults results;
     try (SparkSession spark = SparkSessions.create(config.spark(), "demo")) {
       // 2. prepare on the embedded Spark
-      t = stage(out, "prepare", "tokenize into Arrow shards on " + spark.sparkContext().master());
+      t = stage(out, "prepare", "tokenize into Arrow shards on " + spark.sparkContext().master() + " (eval's perplexity documents)");
       staged.data().checkReadyToPrepare();
       out.println(PrepareJob.summary(PreparePipeline.run(spark, staged.data(), true)));
       seconds.put("prepare", done(out, t));
@@ -244,52 +253,55 @@ public final class DemoJob {
       stageOverrides.add("model.path=" + quoted(Path.of(baseModel).toAbsolutePath()));
       staged = ConfigLoader.parse(yaml, source, stageOverrides);
 
-      // 4. PoSE
+      // 4–6 side by side: PoSE trains on this thread with one CPU thread (train.cpu_threads, for
+      // reproducible weights), so a second thread runs the LongRoPE search and evaluates the methods on
+      // the base model as Spark tasks on the cores training leaves; the PoSE model is evaluated after.
+      ExperimentConfig base = staged;
+      ExecutorService beside = Executors.newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "demo-beside-pose");
+        thread.setDaemon(true);
+        return thread;
+      });
       t = stage(out, "pose", "PoSE fine-tuning, " + config.train().steps() + " steps of " + config.train().batchSize() + " × "
-          + config.train().seqLen() + " tokens with positions up to " + lt);
-      int status = TrainJob.train(staged, false, StopSignal.manual());
-      if (status != 0) {
-        out.println("pose: training stopped early (status " + status + "); the demo ends here");
-        return status;
-      }
-      seconds.put("pose", done(out, t));
+          + config.train().seqLen() + " tokens with positions up to " + lt + " (the search and the base model's evaluation run beside it)");
+      Future<BesidePose> besidePose = beside.submit(() -> searchAndEvaluateBase(spark, base, layout, out));
+      EvalJob.Outputs later;
+      BesidePose early;
+      try {
+        int status = TrainJob.train(staged, false, StopSignal.manual());
+        if (status != 0) {
+          out.println("pose: training stopped early (status " + status + "); the demo ends here");
+          return status;
+        }
+        seconds.put("pose", done(out, t));
 
-      // 5. export the PoSE model
-      t = stage(out, "export", "Hugging Face folder with the trained rope");
-      HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
-          "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
-      out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
-      seconds.put("export", done(out, t));
+        // 7. export the PoSE model
+        t = stage(out, "export", "Hugging Face folder with the trained rope");
+        HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
+            "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
+        out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
+        seconds.put("export", done(out, t));
 
-      // 6. LongRoPE: a small factor search on the base model, training-free (skipped when search.target_length is 0)
-      RopeConfig longrope = null;
-      if (staged.search().targetLength() > 0) {
-        SearchConfig sc = staged.search();
-        t = stage(out, "search", "LongRoPE factors for " + sc.targetLength() + " tokens, no training (" + sc.population() + " + "
-            + sc.iterations() + " × " + (sc.mutations() + sc.crossovers()) + " candidates)");
-        SearchJob.Result found = SearchJob.execute(spark, SearchJob.prepare(staged), layout.search(), out);
-        out.println("  " + found.summary());
-        longrope = found.factors().toRopeConfig(0);
-        seconds.put("search", done(out, t));
+        // 8. evaluation of the methods on trained models, once the evaluation beside PoSE is done
+        early = awaitBesidePose(besidePose, out);
+        t = stage(out, "eval-trained", "passkey and perplexity by length for the methods on trained models");
+        List<EvalConfig.Method> trained = demoMethods(staged, early.searched(), layout).stream().filter(m -> !m.model().isEmpty()).toList();
+        later = trained.isEmpty() ? null : EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(trained))), out);
+        seconds.put("eval-trained", done(out, t));
+      } finally {
+        beside.shutdownNow();
       }
-
-      // 7. evaluation: the configured methods on the base model, the searched factors, the exported PoSE model
-      t = stage(out, "eval", "passkey and perplexity by length");
-      List<EvalConfig.Method> methods = new ArrayList<>(staged.eval().methods());
-      if (longrope != null) {
-        methods.add(new EvalConfig.Method("longrope", "", longrope, null));
-      }
-      methods.add(new EvalConfig.Method("pose", layout.poseHf().toString(), null, null));
-      EvalConfig e = staged.eval();
-      EvalConfig eval = new EvalConfig(e.lengths(), e.seed(), e.depths(), e.trials(), e.keyDigits(), e.perplexityLengths(),
-          e.perplexityDocuments(), e.perplexityData(), e.addBos(), e.tokenizer().isEmpty() ? layout.tokenizer().toString() : e.tokenizer(),
-          methods);
-      ExperimentConfig evalConfig = new ExperimentConfig(staged.name(), staged.spark(), staged.data(), staged.model(), staged.rope(),
-          staged.train(), staged.pose(), staged.fot(), staged.distributed(), eval, staged.search(), staged.longrope(), staged.output());
+      early.seconds().forEach(seconds::put);
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
-      results = EvalJob.evaluate(spark, evalConfig, facts, out);
-      seconds.put("eval", done(out, t));
+      List<EvalJob.Outputs> parts = new ArrayList<>();
+      if (early.outputs() != null) {
+        parts.add(early.outputs());
+      }
+      if (later != null) {
+        parts.add(later);
+      }
+      results = EvalJob.assemble(spark.sparkContext().master(), parts, facts);
     }
 
     // 8. report
@@ -298,18 +310,19 @@ public final class DemoJob {
     seconds.put("report", done(out, t));
     double total = (System.nanoTime() - start) / 1e9;
     seconds.put("total", Math.round(total * 10) / 10.0);
+    Map<String, Double> times = inStageOrder(seconds); // the stages beside PoSE reported their times after it
 
     out.println();
     out.println(EvalJob.summary(results));
     List<String> verdicts = verdicts(results);
     verdicts.forEach(v -> out.println(v));
     Map<String, Object> summary = new LinkedHashMap<>();
-    summary.put("seconds", seconds);
+    summary.put("seconds", times);
     summary.put("targets", verdicts);
     summary.put("report", layout.report().resolve(EvalReport.HTML).toString());
     Files.writeString(layout.root().resolve("demo.json"), JSON.writeValueAsString(summary) + "\n");
     out.println();
-    out.printf(Locale.ROOT, "demo finished in %.0f s (%s)%n", total, stageTimes(seconds));
+    out.printf(Locale.ROOT, "demo finished in %.0f s (%s)%n", total, stageTimes(times));
     out.println("  report:       " + layout.report().resolve(EvalReport.HTML));
     out.println("  results:      " + layout.report().resolve(EvalReport.RESULTS));
     out.println("  charts:       " + files.stream().filter(f -> f.toString().endsWith(".png")).map(f -> f.getFileName().toString()).toList());
@@ -317,6 +330,61 @@ public final class DemoJob {
     out.println("  training log: " + layout.pose().resolve("metrics.jsonl"));
     out.println("  data:         " + layout.synth() + " → " + layout.prepared());
     return 0;
+  }
+
+  /**
+   * What ran beside PoSE: the searched LongRoPE factors (null when the search was skipped), the
+   * evaluation of the methods on the base model (null when there were none), and the stages'
+   * seconds.
+   */
+  record BesidePose(RopeConfig searched, EvalJob.Outputs outputs, Map<String, Double> seconds) {}
+
+  /** Stages 5 and 6, on the thread beside PoSE: LongRoPE's search, then the methods on the base model. */
+  private static BesidePose searchAndEvaluateBase(SparkSession spark, ExperimentConfig staged, Layout layout, PrintStream out)
+      throws Exception {
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    RopeConfig searched = null;
+    if (staged.search().targetLength() > 0) {
+      // a small factor search on the base model, training-free (skipped when search.target_length is 0)
+      SearchConfig sc = staged.search();
+      long t = stage(out, "search", "LongRoPE factors for " + sc.targetLength() + " tokens, no training (" + sc.population() + " + "
+          + sc.iterations() + " × " + (sc.mutations() + sc.crossovers()) + " candidates), beside PoSE");
+      SearchJob.Result found = SearchJob.execute(spark, SearchJob.prepare(staged), layout.search(), out);
+      out.println("  " + found.summary());
+      searched = found.factors().toRopeConfig(0);
+      seconds.put("search", done(out, "search", t));
+    }
+    List<EvalConfig.Method> onBase = demoMethods(staged, searched, layout).stream().filter(m -> m.model().isEmpty()).toList();
+    EvalJob.Outputs outputs = null;
+    if (!onBase.isEmpty()) {
+      long t = stage(out, "eval-base", "passkey and perplexity by length for the methods on the base model, beside PoSE");
+      outputs = EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(onBase))), out);
+      seconds.put("eval-base", done(out, "eval-base", t));
+    }
+    return new BesidePose(searched, outputs, seconds);
+  }
+
+  /** The result of the thread beside PoSE, saying so when the demo waits for it. */
+  private static BesidePose awaitBesidePose(Future<BesidePose> besidePose, PrintStream out) throws Exception {
+    if (!besidePose.isDone()) {
+      out.println("  (waiting for the evaluation beside PoSE to finish)");
+    }
+    try {
+      return besidePose.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+  }
+
+  /** The demo's methods ({@link DemoMethod#ALL}) for this run. */
+  static List<EvalConfig.Method> demoMethods(ExperimentConfig staged, RopeConfig searched, Layout layout) {
+    return DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(staged.eval().methods(), searched, layout.poseHf()));
+  }
+
+  /** {@code c} with {@code eval} as its eval section. */
+  static ExperimentConfig withEval(ExperimentConfig c, EvalConfig eval) {
+    return new ExperimentConfig(c.name(), c.spark(), c.data(), c.model(), c.rope(), c.train(), c.pose(), c.fot(), c.distributed(),
+        eval, c.search(), c.longrope(), c.output());
   }
 
   /** configs/train-tiny-pretrain.yaml (built in), writing into OUT/base, for {@code steps} steps. */
@@ -329,41 +397,26 @@ public final class DemoJob {
   }
 
   /**
-   * The demo's claims, checked on the measured numbers: the base model retrieves inside its
-   * window (≥ 90 %) and fails beyond it (≤ 10 %); SelfExtend and the PoSE model keep ≥ 90 % at
-   * 4× the window. Each line says met or MISSED, with the figure.
+   * The demo's claims ({@link DemoMethod#ALL}), checked on the measured figures, one line each
+   * with the figure and met or MISSED.
    */
   static List<String> verdicts(EvalResults r) {
-    List<String> lines = new ArrayList<>();
-    int window = EvalReport.window(r);
-    if (window == 0) {
-      return lines;
-    }
-    List<Integer> beyond = r.passkeyLengths().stream().filter(l -> l > window).toList();
-    List<Integer> inside = r.passkeyLengths().stream().filter(l -> l <= window).toList();
-    int fourX = 4 * window;
-    if (r.methodNames().contains("base") && !inside.isEmpty()) {
-      // the comparison means something only if the base model retrieves where it was trained
-      double worst = inside.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).min().orElse(Double.NaN);
-      lines.add(verdict("base inside its window (" + window + ")", worst, worst >= 0.90, "≥ 90%"));
-    }
-    if (r.methodNames().contains("base") && !beyond.isEmpty()) {
-      double worst = beyond.stream().mapToDouble(l -> r.passkeyAccuracy("base", l)).max().orElse(Double.NaN);
-      lines.add(verdict("base beyond its window (" + window + ")", worst, worst <= 0.10, "≤ 10%"));
-    }
-    if (r.passkeyLengths().contains(fourX)) {
-      for (String m : List.of("self-extend", "pose")) {
-        if (r.methodNames().contains(m)) {
-          double a = r.passkeyAccuracy(m, fourX);
-          lines.add(verdict(m + " at 4× the window (" + fourX + ")", a, a >= 0.90, "≥ 90%"));
-        }
-      }
-    }
-    return lines;
+    return DemoMethod.verdicts(DemoMethod.ALL, r, EvalReport.window(r)).stream().map(Claim.Verdict::line).toList();
   }
 
-  private static String verdict(String what, double value, boolean met, String target) {
-    return String.format(Locale.ROOT, "target: %-38s %4s  (%s: %s)", what, EvalReport.pct(value), target, met ? "met" : "MISSED");
+  /**
+   * The synthetic kinds of the perplexity documents: those PoSE trains on
+   * ({@code train.synthetic.tasks}) that {@code synth} writes as single documents, in a fixed
+   * order; pass-key alone when none is.
+   */
+  static List<String> perplexityKinds(java.util.Collection<String> trainingTasks) {
+    List<String> kinds = new ArrayList<>();
+    for (String kind : org.longctx.trainer.eval.EvalDocument.SYNTH_TASKS) {
+      if (trainingTasks.contains(kind)) {
+        kinds.add(kind);
+      }
+    }
+    return kinds.isEmpty() ? List.of("passkey") : kinds;
   }
 
   private static String describeModel(String location) throws IOException {
@@ -393,9 +446,22 @@ public final class DemoJob {
   }
 
   private static double done(PrintStream out, long startNanos) {
+    return done(out, null, startNanos);
+  }
+
+  /** Prints a stage's time; {@code name} says which stage when stages overlap (null: the one just started). */
+  private static double done(PrintStream out, String name, long startNanos) {
     double s = Math.round((System.nanoTime() - startNanos) / 1e8) / 10.0;
-    out.printf(Locale.ROOT, "  (%.1f s)%n", s);
+    out.printf(Locale.ROOT, "  (%s%.1f s)%n", name == null ? "" : name + " done in ", s);
     return s;
+  }
+
+  /** {@code seconds} with the stages in {@link #STAGES} order, then any other key (the total). */
+  static Map<String, Double> inStageOrder(Map<String, Double> seconds) {
+    Map<String, Double> ordered = new LinkedHashMap<>();
+    STAGES.stream().filter(seconds::containsKey).forEach(stage -> ordered.put(stage, seconds.get(stage)));
+    seconds.forEach(ordered::putIfAbsent);
+    return ordered;
   }
 
   private static String stageTimes(Map<String, Double> seconds) {

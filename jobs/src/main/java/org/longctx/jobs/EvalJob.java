@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -76,6 +75,13 @@ public final class EvalJob {
       Set.of("--overwrite"), Set.of("--config", "--set", "--out"), EvalJob::run);
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Tasks per core: the evaluation is cut into this many balanced slices per core
+   * ({@link EvalPlan#tasks}), so the stage ends about when the work spread over the cores is
+   * done, and the progress lines come often enough to tell the time left.
+   */
+  static final int SLICES_PER_CORE = 4;
 
   private EvalJob() {}
 
@@ -170,46 +176,99 @@ public final class EvalJob {
    * @param progress where progress lines go (task completions)
    */
   public static EvalResults execute(SparkSession spark, Prepared prepared, Map<String, Object> facts, PrintStream progress) {
+    return assemble(spark.sparkContext().master(), List.of(run(spark, prepared, progress)), facts);
+  }
+
+  /**
+   * What the tasks of one prepared evaluation returned, not yet scored.
+   *
+   * @param prepared what ran
+   * @param outputs one per (method, item)
+   * @param tasks how many Spark tasks ran it
+   * @param executors the executors that completed its tasks
+   * @param seconds its wall time
+   */
+  public record Outputs(Prepared prepared, List<EvalOutput> outputs, int tasks, List<String> executors, double seconds) {}
+
+  /** Runs a prepared evaluation's tasks on {@code spark}, printing progress lines to {@code progress}. */
+  public static Outputs run(SparkSession spark, Prepared prepared, PrintStream progress) {
     long start = System.nanoTime();
-    ExperimentConfig config = prepared.config();
     EvalPlan plan = prepared.plan();
     List<MethodSpec> methods = prepared.methods();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int parallelism = Math.max(1, jsc.defaultParallelism());
-    // about two tasks per core, so a slow method's tasks interleave with faster ones
-    int perMethod = Math.max(1, (2 * parallelism + methods.size() - 1) / methods.size());
-    List<EvalTask> tasks = plan.tasks(perMethod);
+    List<EvalTask> tasks = plan.tasks(SLICES_PER_CORE * parallelism);
     long prompts = plan.inputs().prompts().size();
     long docs = plan.items().size() - prompts;
     progress.printf(Locale.ROOT, "eval: %d method(s) × (%d passkey prompts + %d document prefixes) in %d Spark tasks on %s%n",
         methods.size(), prompts, docs, tasks.size(), spark.sparkContext().master());
     Broadcast<EvalInputs> inputs = jsc.broadcast(plan.inputs());
-    TaskProgress listener = new TaskProgress(tasks.size(), progress);
+    String group = "longctx-eval-" + java.util.UUID.randomUUID();
+    TaskProgress listener = new TaskProgress(group, tasks, progress);
     spark.sparkContext().addSparkListener(listener);
     List<EvalOutput> outputs;
     List<String> executors;
     try {
+      jsc.setJobGroup(group, "longctx eval: " + tasks.size() + " tasks", false);
       outputs = jsc.parallelize(tasks, tasks.size())
           .flatMap(task -> EvalRunner.run(task.method(), task.items(), inputs.value()).iterator())
           .collect();
       executors = listener.executors();
     } finally {
+      jsc.clearJobGroup();
       spark.sparkContext().removeSparkListener(listener);
       inputs.destroy();
+    }
+    return new Outputs(prepared, outputs, tasks.size(), executors, (System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * Scores the outputs of one evaluation run in parts: the same settings and prompts, different
+   * methods in each part (the demo evaluates the methods on its base model while PoSE trains,
+   * and the PoSE model after). The methods appear in the parts' order.
+   *
+   * @param master the Spark master the parts ran on, for the report
+   * @param facts extra facts for the report's header, shown as given
+   * @throws IllegalArgumentException when the parts' eval settings differ other than in their methods
+   */
+  public static EvalResults assemble(String master, List<Outputs> parts, Map<String, Object> facts) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("parts: nothing to assemble");
+    }
+    Prepared first = parts.get(0).prepared();
+    ExperimentConfig config = first.config();
+    List<EvalConfig.Method> methods = new ArrayList<>();
+    List<EvalResults.MethodInfo> infos = new ArrayList<>();
+    List<EvalOutput> outputs = new ArrayList<>();
+    Set<String> executors = new java.util.TreeSet<>();
+    int tasks = 0;
+    double seconds = 0;
+    for (Outputs part : parts) {
+      EvalConfig eval = part.prepared().config().eval();
+      if (!eval.withMethods(config.eval().methods()).equals(config.eval())) {
+        throw new IllegalArgumentException("parts: an evaluation's parts must share their eval settings but their methods; got "
+            + config.eval() + " and " + eval);
+      }
+      methods.addAll(eval.methods());
+      infos.addAll(part.prepared().infos());
+      outputs.addAll(part.outputs());
+      executors.addAll(part.executors());
+      tasks += part.tasks();
+      seconds += part.seconds();
     }
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("name", config.name());
     run.putAll(facts);
     run.put("finished", Instant.now().toString());
-    run.put("master", spark.sparkContext().master());
-    run.put("tasks", tasks.size());
-    run.put("executors", executors);
+    run.put("master", master);
+    run.put("tasks", tasks);
+    run.put("executors", List.copyOf(executors));
     run.put("seed", config.eval().seed());
-    run.put("tokenizer", prepared.tokenizer().source());
+    run.put("tokenizer", first.tokenizer().source());
     run.put("dtype", config.model().dtype());
-    run.put("seconds", Math.round((System.nanoTime() - start) / 1e7) / 100.0);
-    try (TextTokenizer tokenizer = TextTokenizer.create(prepared.tokenizer(), true)) {
-      return EvalResults.assemble(config.eval(), plan, outputs, prepared.infos(), tokenizer::decode, run);
+    run.put("seconds", Math.round(seconds * 100) / 100.0);
+    try (TextTokenizer tokenizer = TextTokenizer.create(first.tokenizer(), true)) {
+      return EvalResults.assemble(config.eval().withMethods(methods), first.plan(), outputs, infos, tokenizer::decode, run);
     }
   }
 
@@ -303,31 +362,94 @@ public final class EvalJob {
     return sb.toString().stripTrailing();
   }
 
-  /** Prints a line as evaluation tasks finish (the driver sees every executor's tasks). */
+  /**
+   * Progress of one evaluation, printed on the driver as its tasks finish (Spark's listener
+   * sees every executor's tasks): prompts and documents done of the total, the share of the
+   * work done (by {@link EvalTask#cost()}) and the time left at the pace so far. Only the tasks
+   * of this evaluation's job group count, so another job running beside it in the same session
+   * does not disturb the figures. A line at most every {@link #EVERY_SECONDS} s, and always
+   * the last one and every failure.
+   */
   static final class TaskProgress extends SparkListener {
-    private final int total;
+    static final double EVERY_SECONDS = 10;
+
+    private final String group;
+    private final List<EvalTask> tasks;
+    private final int totalItems;
+    private final double totalCost;
     private final PrintStream out;
-    private final AtomicInteger done = new AtomicInteger();
     private final long start = System.nanoTime();
+    private final Set<Integer> stages = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<Integer> finishedTasks = new java.util.HashSet<>(); // guarded by this
     private final Set<String> executors = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.CountDownLatch finished;
+    private int itemsDone; // guarded by this
+    private double costDone; // guarded by this
+    private double lastLine = Double.NEGATIVE_INFINITY; // guarded by this
 
-    TaskProgress(int total, PrintStream out) {
-      this.total = total;
+    TaskProgress(String group, List<EvalTask> tasks, PrintStream out) {
+      this.group = group;
+      this.tasks = List.copyOf(tasks);
+      this.totalItems = tasks.stream().mapToInt(t -> t.items().size()).sum();
+      this.totalCost = tasks.stream().mapToDouble(EvalTask::cost).sum();
       this.out = out;
-      this.finished = new java.util.concurrent.CountDownLatch(total);
+      this.finished = new java.util.concurrent.CountDownLatch(tasks.size());
+    }
+
+    @Override
+    public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+      if (group.equals(job.properties() == null ? null : job.properties().getProperty("spark.jobGroup.id"))) {
+        scala.jdk.javaapi.CollectionConverters.asJava(job.stageIds()).forEach(id -> stages.add((Integer) id));
+      }
     }
 
     @Override
     public void onTaskEnd(SparkListenerTaskEnd end) {
-      boolean ok = end.taskInfo().successful();
-      int n = ok ? done.incrementAndGet() : done.get();
-      if (ok) {
-        executors.add(end.taskInfo().executorId());
-        finished.countDown();
+      if (!stages.contains(end.stageId())) {
+        return;
       }
-      out.printf(Locale.ROOT, "eval: task %d/%d %s on executor %s (%.0f s)%n", n, total, ok ? "done" : "FAILED (Spark retries it)",
-          end.taskInfo().executorId(), (System.nanoTime() - start) / 1e9);
+      String line = taskEnded(end.taskInfo().index(), end.taskInfo().successful(), end.taskInfo().executorId(), seconds());
+      if (line != null) {
+        out.println(line);
+      }
+    }
+
+    /**
+     * Counts task {@code index} (its partition: the place in the task list) as ended and returns
+     * the line to print, or null when none is due.
+     */
+    synchronized String taskEnded(int index, boolean successful, String executor, double elapsed) {
+      EvalTask task = tasks.get(index);
+      if (!successful) {
+        return String.format(Locale.ROOT, "eval: a task of %s (%d items) FAILED on executor %s; Spark retries it",
+            task.method().name(), task.items().size(), executor);
+      }
+      if (!finishedTasks.add(index)) {
+        return null; // a speculative or retried copy that also succeeded
+      }
+      executors.add(executor);
+      itemsDone += task.items().size();
+      costDone += task.cost();
+      finished.countDown();
+      boolean last = finishedTasks.size() == tasks.size();
+      if (!last && elapsed - lastLine < EVERY_SECONDS) {
+        return null;
+      }
+      lastLine = elapsed;
+      double share = costDone / totalCost;
+      String left = last ? "done" : "about " + duration(elapsed * (1 - share) / share) + " left";
+      return String.format(Locale.ROOT, "eval: %d/%d prompts and document prefixes, %.0f %% of the work, %s elapsed, %s",
+          itemsDone, totalItems, 100 * share, duration(elapsed), left);
+    }
+
+    private double seconds() {
+      return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** 75 → "1 min 15 s", 42 → "42 s". */
+    static String duration(double seconds) {
+      long s = Math.round(seconds);
+      return s < 60 ? s + " s" : String.format(Locale.ROOT, "%d min %02d s", s / 60, s % 60);
     }
 
     /**

@@ -51,10 +51,9 @@ class DemoIT {
           "--set", "model.path=" + base, "--set", "output.dir=" + out, "--set", "spark.master=local[2]",
           "--set", "train.steps=2", "--set", "train.warmup_steps=0", "--set", "train.seq_len=128", "--set", "pose.target_len=512",
           "--set", "train.synthetic.min_chars=128", "--set", "train.synthetic.max_chars=500", "--set", "rope.original_max_position_embeddings=128",
-          "--set", "eval.lengths=[300, 512]", "--set", "eval.depths=[0.5]", "--set", "eval.trials=1",
-          // perplexity on the rows the prepare stage wrote (the demo itself uses held-out synth documents)
-          "--set", "eval.perplexity_lengths=[128, 256]", "--set", "eval.perplexity_documents=2",
-          "--set", "eval.perplexity_data=" + out.resolve("prepared"),
+          "--set", "search.target_length=512", "--set", "eval.lengths=[300, 512]", "--set", "eval.depths=[0.5]", "--set", "eval.trials=1",
+          // 4× the window in both grids, so every method's claim is judged
+          "--set", "eval.perplexity_lengths=[128, 512]", "--set", "eval.perplexity_documents=3",
           "--set", "eval.methods=[{name: base}, {name: yarn, rope: {rope_type: yarn, factor: 4.0, original_max_position_embeddings: 128}},"
               + " {name: self-extend, self_extend: {group_size: 4, window_size: 32}}]"}, print, print);
     } finally {
@@ -84,10 +83,21 @@ class DemoIT {
     assertEquals(128, results.at("/methods/0/window").asInt(), "the base model's window");
     assertTrue(Files.exists(out.resolve("report/report.html")));
     assertTrue(Files.exists(out.resolve("report/perplexity.png")));
-    assertEquals(methods.size() * 2 * 2, results.at("/perplexity/results").size(), "2 prepared rows at 2 lengths per method");
-    assertTrue(results.at("/perplexity/data").asText().endsWith("prepared"));
+    assertEquals(methods.size() * 3 * 2, results.at("/perplexity/results").size(), "3 documents at 2 lengths per method");
+    assertEquals(out.resolve("prepared").toString(), results.at("/perplexity/data").asText(),
+        "perplexity on the held-out documents the synth and prepare stages made");
+    assertTrue(Files.exists(out.resolve("synth/copy.jsonl.zst")) && Files.exists(out.resolve("synth/passkey.jsonl.zst")),
+        "held-out documents of the kinds PoSE trains on");
+    assertEquals(methods.size() * 2, results.at("/passkey/results").size(), "every answer kept");
     JsonNode summary = new ObjectMapper().readTree(out.resolve("demo.json").toFile());
     assertTrue(summary.at("/seconds/total").asDouble() > 0);
-    assertTrue(text.contains("target: base beyond its window (128)"), text);
+    // one verdict per method but the base, whose claim needs a passkey length inside its window (no prompt fits 128 tokens)
+    assertEquals(methods.size() - 1, summary.get("targets").size(), "one verdict per method: " + summary.get("targets"));
+    for (int i = 1; i < methods.size(); i++) {
+      assertTrue(summary.at("/targets/" + (i - 1)).asText().startsWith("target: " + methods.get(i) + " "), summary.get("targets").toString());
+    }
+    assertTrue(text.contains("target: pose         passkey at 4× the window (512)"), text);
+    assertTrue(text.matches("(?s).*eval: \\d+/\\d+ prompts and document prefixes, 100 % of the work, .* done.*"),
+        "progress lines while the eval runs");
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,15 +14,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
+import org.longctx.positional.RopeConfig;
+import org.longctx.trainer.EvalConfig;
 import org.longctx.trainer.eval.EvalResults;
 import org.longctx.trainer.eval.EvalResults.MethodInfo;
 import org.longctx.trainer.eval.EvalResults.PasskeyResult;
+import org.longctx.trainer.eval.EvalResults.PerplexityResult;
 
 class DemoJobTest {
 
-  /** Ten prompts per (method, length); {@code correct[m][l]} of them right. */
-  static EvalResults results(List<String> methods, List<Integer> lengths, int[][] correct) {
+  /**
+   * Ten prompts per (method, length), {@code correct[m][l]} of them right, and one perplexity
+   * document per (method, length) of 100 predicted tokens with perplexity {@code perplexity[m][l]}.
+   */
+  static EvalResults results(List<String> methods, List<Integer> lengths, int[][] correct, double[][] perplexity) {
     List<PasskeyResult> rows = new ArrayList<>();
+    List<PerplexityResult> ppl = new ArrayList<>();
     List<MethodInfo> infos = new ArrayList<>();
     for (int m = 0; m < methods.size(); m++) {
       infos.add(new MethodInfo(methods.get(m), "x", Map.of(), null, methods.get(m).equals("pose") ? 2048 : 512));
@@ -29,27 +37,93 @@ class DemoJobTest {
         for (int t = 0; t < 10; t++) {
           rows.add(new PasskeyResult(methods.get(m), lengths.get(l), lengths.get(l), 0.5, t, "1", "", t < correct[m][l], 0));
         }
+        ppl.add(new PerplexityResult(methods.get(m), lengths.get(l), 0, 100, 100 * Math.log(perplexity[m][l]), 0));
       }
     }
-    return new EvalResults(infos, lengths, List.of(0.5), 10, 5, rows, List.of(), "synth", List.of(), Map.of());
+    return new EvalResults(infos, lengths, List.of(0.5), 10, 5, rows, lengths, "prepared", ppl, Map.of());
+  }
+
+  static EvalResults results(List<String> methods, List<Integer> lengths, int[][] correct) {
+    double[][] flat = new double[methods.size()][lengths.size()];
+    for (double[] row : flat) {
+      Arrays.fill(row, 2.0);
+    }
+    return results(methods, lengths, correct, flat);
   }
 
   @Test
-  void verdictsCheckTheClaimsOnTheMeasuredFigures() {
-    List<String> methods = List.of("base", "yarn", "self-extend", "pose");
-    EvalResults r = results(methods, List.of(512, 1024, 2048), new int[][] {{10, 1, 0}, {10, 3, 2}, {10, 10, 9}, {10, 10, 8}});
-    List<String> v = DemoJob.verdicts(r);
-    assertEquals(4, v.size(), v.toString());
-    assertTrue(v.get(0).contains("base inside its window (512)") && v.get(0).contains("100%") && v.get(0).endsWith("met)"), v.get(0));
-    assertTrue(v.get(1).contains("base beyond its window (512)") && v.get(1).contains("10%") && v.get(1).endsWith("met)"), v.get(1));
-    assertTrue(v.get(2).contains("self-extend at 4× the window (2048)") && v.get(2).contains("90%") && v.get(2).endsWith("met)"), v.get(2));
-    assertTrue(v.get(3).contains("pose") && v.get(3).contains("80%") && v.get(3).endsWith("MISSED)"), v.get(3));
-    EvalResults failing = results(methods, List.of(512, 1024, 2048), new int[][] {{10, 2, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}});
-    assertTrue(DemoJob.verdicts(failing).get(1).endsWith("MISSED)"), "20% beyond the window is not near 0");
-    EvalResults blind = results(methods, List.of(512, 1024, 2048), new int[][] {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}});
-    assertTrue(DemoJob.verdicts(blind).get(0).endsWith("MISSED)"), "a base that never retrieves fails the precondition");
-    assertEquals(List.of(), DemoJob.verdicts(results(List.of("yarn"), List.of(512), new int[][] {{1}})),
-        "nothing to judge without the demo's methods and lengths");
+  void everyDemoMethodHasOneVerdictCheckingItsClaimOnTheMeasuredFigures() {
+    List<String> methods = List.of("base", "yarn", "self-extend", "longrope", "pose");
+    List<Integer> lengths = List.of(512, 1024, 2048);
+    int[][] correct = {{10, 1, 0}, {10, 3, 2}, {10, 10, 9}, {0, 1, 0}, {10, 10, 8}};
+    double[][] perplexity = {{3, 40, 90}, {4, 5, 6}, {3, 3, 3}, {4, 5, 7}, {2, 2, 2}};
+    List<String> v = DemoJob.verdicts(results(methods, lengths, correct, perplexity));
+    assertEquals(methods.size(), v.size(), v.toString());
+    for (int i = 0; i < methods.size(); i++) {
+      assertTrue(v.get(i).startsWith("target: " + methods.get(i) + " "), "one line per method in table order: " + v);
+    }
+    assertTrue(v.get(0).contains("inside its window (512)") && v.get(0).contains("100% / 10%") && v.get(0).endsWith("met)"), v.get(0));
+    assertTrue(v.get(1).contains("perplexity at 4× the window (2048) below base's") && v.get(1).contains("6.00 vs 90.00")
+        && v.get(1).endsWith("met)"), v.get(1));
+    assertTrue(v.get(2).contains("passkey at 4× the window (2048)") && v.get(2).contains("90%") && v.get(2).endsWith("met)"), v.get(2));
+    assertTrue(v.get(3).contains("below yarn's") && v.get(3).contains("7.00 vs 6.00") && v.get(3).endsWith("MISSED)"), v.get(3));
+    assertTrue(v.get(4).contains("80%") && v.get(4).endsWith("MISSED)"), v.get(4));
+
+    int[][] leaky = {{10, 2, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+    assertTrue(DemoJob.verdicts(results(methods, lengths, leaky)).get(0).endsWith("MISSED)"), "20% beyond the window is not near 0");
+    int[][] blind = new int[5][3];
+    assertTrue(DemoJob.verdicts(results(methods, lengths, blind)).get(0).endsWith("MISSED)"),
+        "a base that never retrieves fails the premise");
+    assertTrue(DemoJob.verdicts(results(methods, lengths, blind)).get(1).endsWith("MISSED)"), "equal perplexity is not below");
+  }
+
+  @Test
+  void aMethodOrLengthNotMeasuredGivesNoVerdictAndAMethodWithoutAnEntryNone() {
+    List<String> v = DemoJob.verdicts(results(List.of("pose", "other"), List.of(512, 2048), new int[][] {{10, 10}, {0, 0}}));
+    assertEquals(1, v.size(), v.toString());
+    assertTrue(v.get(0).startsWith("target: pose"), v.toString());
+    assertEquals(List.of(), DemoJob.verdicts(results(List.of("yarn", "base"), List.of(512), new int[][] {{1}, {10}})),
+        "nothing beyond the window measured: nothing to judge");
+  }
+
+  @Test
+  void theDemoEvaluatesTheConfiguredMethodsThenTheStagesOnesWithoutDuplicates() {
+    EvalConfig.Method base = EvalConfig.Method.plain("base");
+    EvalConfig.Method extra = EvalConfig.Method.plain("extra");
+    RopeConfig factors = RopeConfig.builder("linear").factor(4.0).build();
+    Path pose = Path.of("/runs/demo/pose-hf");
+    List<EvalConfig.Method> m = DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(List.of(base, extra), factors, pose));
+    assertEquals(List.of("base", "extra", "longrope", "pose"), m.stream().map(EvalConfig.Method::name).toList(),
+        "yarn and self-extend left out of eval.methods: no rows; extra without an entry: a row");
+    assertEquals(factors, m.get(2).rope());
+    assertEquals("", m.get(2).model(), "the searched factors apply to the base model");
+    assertEquals(pose.toString(), m.get(3).model());
+    List<EvalConfig.Method> noSearch = DemoMethod.methods(DemoMethod.ALL,
+        new DemoMethod.Stages(List.of(base, EvalConfig.Method.plain("pose")), null, pose));
+    assertEquals(List.of("base", "pose"), noSearch.stream().map(EvalConfig.Method::name).toList(),
+        "no search stage: no longrope row; a configured pose is not added twice");
+    assertEquals(DemoMethod.ALL.size(), DemoMethod.ALL.stream().map(DemoMethod::name).distinct().count(), "one entry per method");
+  }
+
+  @Test
+  void stageTimesAreReportedInStageOrderThoughTheStagesBesidePoseEndLater() {
+    Map<String, Double> measured = new java.util.LinkedHashMap<>();
+    measured.put("synth", 1.0);
+    measured.put("pose", 350.0);
+    measured.put("eval-trained", 60.0);
+    measured.put("search", 24.0);
+    measured.put("eval-base", 300.0);
+    measured.put("total", 500.0);
+    assertEquals(List.of("synth", "pose", "search", "eval-base", "eval-trained", "total"),
+        List.copyOf(DemoJob.inStageOrder(measured).keySet()));
+    assertEquals(measured, DemoJob.inStageOrder(measured), "the same times");
+  }
+
+  @Test
+  void thePerplexityDocumentsAreOfTheKindsPoseTrainsOn() throws Exception {
+    ExperimentConfig c = ConfigLoader.parse(DemoJob.builtInConfig(), "demo", List.of());
+    assertEquals(List.of("copy", "passkey"), DemoJob.perplexityKinds(c.train().synthetic().tasks().keySet()));
+    assertEquals(List.of("passkey"), DemoJob.perplexityKinds(List.of("multikey")), "no single-document kind: pass-key");
   }
 
   @Test

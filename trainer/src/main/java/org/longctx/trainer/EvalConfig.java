@@ -112,6 +112,12 @@ public record EvalConfig(
         List.of(Method.plain("base")));
   }
 
+  /** These settings with other methods (the same prompts and documents for them). */
+  public EvalConfig withMethods(List<Method> methods) {
+    return new EvalConfig(lengths, seed, depths, trials, keyDigits, perplexityLengths, perplexityDocuments, perplexityData, addBos,
+        tokenizer, methods);
+  }
+
   /** The lengths at which perplexity is measured: {@code perplexity_lengths}, else {@code lengths}. */
   public List<Integer> resolvedPerplexityLengths() {
     return perplexityLengths.isEmpty() ? lengths : perplexityLengths;

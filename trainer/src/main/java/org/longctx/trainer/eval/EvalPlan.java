@@ -9,7 +9,7 @@ import org.longctx.trainer.EvalConfig;
 /**
  * Everything an evaluation will run, decided up front on one machine: the prompts and
  * documents (deterministic by {@code eval.seed}), the work items, and their split into tasks
- * of one method each.
+ * of one method each, balanced across methods ({@link #tasks}).
  *
  * @param methods the methods, in the config's order
  * @param inputs prompts, documents and decoding settings shared by all tasks
@@ -92,17 +92,41 @@ public record EvalPlan(List<MethodSpec> methods, EvalInputs inputs, List<EvalIte
   }
 
   /**
-   * The tasks: for each method, its items split into {@code tasksPerMethod} groups of about
-   * equal cost (longest items first, each to the cheapest group so far); the costliest tasks
-   * come first, since Spark starts tasks in this order and the last to start should be short.
+   * The tasks: the whole evaluation (every method × every item) cut into about {@code slices}
+   * tasks of about equal cost, each holding items of one method only (so a task leases one
+   * model). A method gets as many tasks as its share of the total cost asks for (at least one,
+   * at most one per item); its items go longest first, each to its cheapest task so far. No
+   * task then costs more than {@code total / slices} plus one item, whichever method it holds,
+   * so the stage is bounded by the work spread over the cores, not by the slowest method. The
+   * costliest tasks come first, since Spark starts tasks in this order and the last to start
+   * should be short.
+   *
+   * @param slices how many tasks to aim for (e.g. a few per core)
    */
-  public List<EvalTask> tasks(int tasksPerMethod) {
-    if (tasksPerMethod < 1) {
-      throw new IllegalArgumentException("tasksPerMethod: must be >= 1, got " + tasksPerMethod);
+  public List<EvalTask> tasks(int slices) {
+    if (slices < 1) {
+      throw new IllegalArgumentException("slices: must be >= 1, got " + slices);
     }
     List<EvalItem> byCost = new ArrayList<>(items);
     byCost.sort(Comparator.comparingDouble(EvalItem::cost).reversed());
-    int groups = Math.max(1, Math.min(tasksPerMethod, byCost.size()));
+    double itemsCost = items.stream().mapToDouble(EvalItem::cost).sum();
+    double total = methods.stream().mapToDouble(m -> m.costFactor() * itemsCost).sum();
+    double target = total / slices;
+    List<EvalTask> tasks = new ArrayList<>();
+    for (MethodSpec method : methods) {
+      int groups = (int) Math.max(1, Math.min(byCost.size(), Math.ceil(method.costFactor() * itemsCost / target - 1e-9)));
+      for (List<EvalItem> group : split(byCost, groups)) {
+        if (!group.isEmpty()) {
+          tasks.add(new EvalTask(method, group));
+        }
+      }
+    }
+    tasks.sort(Comparator.comparingDouble(EvalTask::cost).reversed());
+    return tasks;
+  }
+
+  /** {@code byCost} (costliest first) in {@code groups} groups of about equal cost: each item to the cheapest group so far. */
+  private static List<List<EvalItem>> split(List<EvalItem> byCost, int groups) {
     List<List<EvalItem>> split = new ArrayList<>();
     double[] load = new double[groups];
     for (int g = 0; g < groups; g++) {
@@ -118,16 +142,6 @@ public record EvalPlan(List<MethodSpec> methods, EvalInputs inputs, List<EvalIte
       split.get(cheapest).add(item);
       load[cheapest] += item.cost();
     }
-    List<EvalTask> tasks = new ArrayList<>();
-    for (MethodSpec method : methods) {
-      for (List<EvalItem> group : split) {
-        if (!group.isEmpty()) {
-          tasks.add(new EvalTask(method, group));
-        }
-      }
-    }
-    // SelfExtend computes two score maps: its tasks cost more, so they start first
-    tasks.sort(Comparator.comparingDouble((EvalTask t) -> t.cost() * (t.method().groupSize() > 0 ? 2 : 1)).reversed());
-    return tasks;
+    return split;
   }
 }

@@ -15,8 +15,8 @@ public record EvalTask(MethodSpec method, List<EvalItem> items) implements Seria
     items = List.copyOf(items);
   }
 
-  /** Relative cost of the task (see {@link EvalItem#cost()}). */
+  /** Relative cost of the task: its items' ({@link EvalItem#cost()}) times the method's {@link MethodSpec#costFactor()}. */
   public double cost() {
-    return items.stream().mapToDouble(EvalItem::cost).sum();
+    return method.costFactor() * items.stream().mapToDouble(EvalItem::cost).sum();
   }
 }

@@ -56,6 +56,14 @@ public record MethodSpec(String name, String model, String ropeJson, int groupSi
     return groupSize == 0 ? null : new SelfExtend(groupSize, windowSize, scaleBase);
   }
 
+  /**
+   * Relative cost of an item under this method, for balancing tasks: SelfExtend computes two
+   * score maps (neighbour and grouped attention) where plain attention computes one.
+   */
+  public double costFactor() {
+    return groupSize > 0 ? 2 : 1;
+  }
+
   /** What the model is run with: the rope override, SelfExtend and memory layers. */
   public InferenceSettings settings() {
     return new InferenceSettings(rope(), selfExtend(), fot() == null ? null : fot().memory());

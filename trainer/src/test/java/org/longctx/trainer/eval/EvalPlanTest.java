@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.longctx.trainer.EvalConfig;
 
@@ -39,37 +39,42 @@ class EvalPlanTest {
   }
 
   @Test
-  void tasksHoldOneMethodEachAndCoverEveryItemOncePerMethod() throws Exception {
-    EvalPlan plan = EvalPlan.build(config(), methods(), PasskeyPromptTest.byteLevel(true), new int[0], "float32", 0);
-    List<EvalTask> tasks = plan.tasks(3);
-    assertEquals(6, tasks.size());
-    Comparator<EvalItem> order = Comparator.comparing(EvalItem::kind).thenComparingInt(EvalItem::index).thenComparingInt(EvalItem::length);
-    for (String method : List.of("a", "b")) {
-      List<EvalItem> covered = new ArrayList<>();
-      double max = 0;
-      double min = Double.MAX_VALUE;
+  void tasksScoreEveryMethodAndItemExactlyOnceInSlicesOfAboutEqualCost() throws Exception {
+    EvalPlan built = EvalPlan.build(config(), methods(), PasskeyPromptTest.byteLevel(true), new int[0], "float32", 0);
+    // three methods, one of them SelfExtend (twice the cost per item)
+    EvalPlan plan = new EvalPlan(List.of(MethodSpec.of("a", "file:/m", null), MethodSpec.of("b", "file:/m", null),
+        new MethodSpec("se", "file:/m", null, 4, 16, 0)), built.inputs(), built.items());
+    double itemsCost = 0;
+    double biggest = 0;
+    for (EvalItem i : plan.items()) {
+      itemsCost += (double) i.length() * i.length(); // the cost model: attention grows with length²
+      biggest = Math.max(biggest, (double) i.length() * i.length());
+    }
+    double total = (1 + 1 + 2) * itemsCost;
+    for (int slices : List.of(1, 3, 6, 10, 1000)) {
+      List<EvalTask> tasks = plan.tasks(slices);
+      Map<String, Integer> scored = new HashMap<>();
       for (EvalTask t : tasks) {
-        if (t.method().name().equals(method)) {
-          covered.addAll(t.items());
-          max = Math.max(max, t.cost());
-          min = Math.min(min, t.cost());
+        for (EvalItem i : t.items()) {
+          scored.merge(t.method().name() + " " + i, 1, Integer::sum);
         }
       }
-      covered.sort(order);
-      List<EvalItem> expected = new ArrayList<>(plan.items());
-      expected.sort(order);
-      assertEquals(expected, covered);
-      double biggest = plan.items().stream().mapToDouble(EvalItem::cost).max().orElseThrow();
-      assertTrue(max - min <= biggest, "balanced within one item: " + min + " .. " + max);
+      assertEquals(3 * plan.items().size(), scored.size(), "every (method, item) scored, slices " + slices);
+      assertTrue(scored.values().stream().allMatch(n -> n == 1), "none twice, slices " + slices);
+      for (EvalTask t : tasks) {
+        assertTrue(t.cost() <= Math.max(total / slices, 0) + 2 * biggest + 1e-6,
+            "slices " + slices + ": a task of " + t.method().name() + " costs " + t.cost() + ", above total / slices + one item");
+      }
+      for (int i = 1; i < tasks.size(); i++) {
+        assertTrue(tasks.get(i - 1).cost() >= tasks.get(i).cost(), "costliest tasks first");
+      }
     }
-    for (int i = 1; i < tasks.size(); i++) {
-      assertTrue(tasks.get(i - 1).cost() >= tasks.get(i).cost(), "costliest tasks first");
-    }
-    EvalPlan withSelfExtend = new EvalPlan(List.of(MethodSpec.of("plain", "file:/m", null), new MethodSpec("se", "file:/m", null, 4, 16, 0)),
-        plan.inputs(), plan.items());
-    assertEquals("se", withSelfExtend.tasks(1).get(0).method().name(), "SelfExtend's double score maps start first");
-    assertEquals(2, plan.tasks(1).size());
-    assertEquals(2 * plan.items().size(), plan.tasks(1000).size(), "never more tasks than items");
+    assertEquals(3, plan.tasks(1).size(), "at least one task per method, never two methods in one");
+    assertEquals(3 * plan.items().size(), plan.tasks(1000).size(), "never more tasks than (method, item) pairs");
+    List<EvalTask> eight = plan.tasks(8);
+    long se = eight.stream().filter(t -> t.method().name().equals("se")).count();
+    long a = eight.stream().filter(t -> t.method().name().equals("a")).count();
+    assertEquals(2 * a, se, "SelfExtend, twice the cost per item, is cut into twice the tasks: " + eight);
   }
 
   @Test
