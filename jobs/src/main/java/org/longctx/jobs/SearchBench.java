@@ -36,10 +36,10 @@ final class SearchBench {
     }
     String master = args.value("--master").orElse(null);
     // what is compared: one core against many, on local threads or on a cluster's executors
+    int width = master == null ? cores : executors;
+    List<Integer> widths = width == 1 ? List.of(1) : List.of(1, width);
     Map<String, SparkSettings> runs = new LinkedHashMap<>();
-    List<Integer> widths = new ArrayList<>();
-    for (int n : (master == null ? cores : executors) == 1 ? List.of(1) : List.of(1, master == null ? cores : executors)) {
-      widths.add(n);
+    for (int n : widths) {
       if (master == null) {
         runs.put("local[" + n + "]", new SparkSettings("local[" + n + "]", config.spark().appName(), config.spark().conf()));
       } else {
