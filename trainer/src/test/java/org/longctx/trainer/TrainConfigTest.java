@@ -37,7 +37,7 @@ class TrainConfigTest {
 
   @Test
   void namedValuesAreChecked() {
-    assertTrue(error(() -> with("fot", 256, "split", "cosine", 0)).startsWith("recipe: 'fot' is not allowed; allowed: pretrain, pose"));
+    assertTrue(error(() -> with("longrope", 256, "split", "cosine", 0)).startsWith("recipe: 'longrope' is not allowed; allowed: pretrain, pose, fot"));
     assertTrue(error(() -> with("pretrain", 256, "tight", "cosine", 0)).startsWith("packing: 'tight'"));
     assertTrue(error(() -> with("pretrain", 256, "split", "step", 0)).startsWith("schedule: 'step'"));
     assertTrue(error(() -> with("pretrain", 256, "split", "cosine", 11)).startsWith("warmup_steps: must be in [0, steps = 10]"));
