@@ -24,6 +24,7 @@ import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.checkpoints.MemoryLayers;
 import org.longctx.trainer.model.CrossBatch;
 import org.longctx.trainer.model.KvCache;
+import org.longctx.trainer.eval.TinyModels;
 import org.longctx.trainer.model.LlamaModel;
 import org.longctx.trainer.model.Positions;
 import org.longctx.trainer.model.Precision;
@@ -64,18 +65,7 @@ class MemoryAttentionTest {
          "num_hidden_layers": %d, "num_attention_heads": 4, "num_key_value_heads": 4, "max_position_embeddings": %d,
          "rms_norm_eps": 1e-6, "tie_word_embeddings": false, "rope_theta": 10000.0}
         """.formatted(VOCAB, layers, WINDOW);
-    LlamaConfig config = LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json));
-    SplittableRandom rng = new SplittableRandom(seed);
-    return LlamaModel.create(config, Precision.FLOAT32, (t, m) -> {
-      long[] s = t.shape();
-      int n = (int) (s.length == 1 ? s[0] : s[0] * s[1]);
-      float[] v = new float[n];
-      boolean norm = t.ours().endsWith("norm.weight");
-      for (int i = 0; i < n; i++) {
-        v[i] = norm ? 1f : (float) (rng.nextGaussian() / Math.sqrt(s[s.length - 1]));
-      }
-      return m.create(v, t.djlShape());
-    });
+    return TinyModels.withRandomWeights(LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json)), seed);
   }
 
   static long[] ids(int n, long seed) {

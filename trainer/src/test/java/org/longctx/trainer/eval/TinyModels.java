@@ -9,7 +9,7 @@ import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.trainer.model.LlamaModel;
 
 /** A tiny random Llama for tests that need a model but no particular weights. */
-final class TinyModels {
+public final class TinyModels {
   private TinyModels() {}
 
   static LlamaConfig config(int vocab) throws IOException {
@@ -21,10 +21,14 @@ final class TinyModels {
     return LlamaConfig.fromHuggingFace(new ObjectMapper().readTree(json));
   }
 
-  /** Weights normal(0, 1/√fan_in), so logits are far from uniform and argmax is well defined. */
   static LlamaModel model(int vocab, long seed) throws IOException {
+    return withRandomWeights(config(vocab), seed);
+  }
+
+  /** {@code config} with weights normal(0, 1/√fan_in), so logits are far from uniform and argmax is well defined. */
+  public static LlamaModel withRandomWeights(LlamaConfig config, long seed) throws IOException {
     SplittableRandom rng = new SplittableRandom(seed);
-    return LlamaModel.create(config(vocab), Precision.FLOAT32, (t, m) -> {
+    return LlamaModel.create(config, Precision.FLOAT32, (t, m) -> {
       long[] s = t.shape();
       int n = (int) (s.length == 1 ? s[0] : s[0] * s[1]);
       float[] v = new float[n];
