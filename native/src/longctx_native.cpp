@@ -10,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include "jni_support.h"
+
 #ifdef LONGCTX_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -23,50 +25,13 @@
 
 namespace {
 
+using longctx::guarded;
+using longctx::tensorAt;
+using longctx::tensorList;
+using longctx::throwJava;
+using longctx::toHandle;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// --- JNI plumbing --------------------------------------------------------------------------
-
-// Errors reach Java as DJL's EngineException (what DJL's own JNI throws for ATen errors), so
-// callers handle native failures (shape errors, out of memory) the way they handle DJL's.
-void throwJava(JNIEnv* env, const std::string& message) {
-  jclass cls = env->FindClass("ai/djl/engine/EngineException");
-  if (cls == nullptr) {
-    env->ExceptionClear();
-    cls = env->FindClass("java/lang/RuntimeException");
-  }
-  env->ThrowNew(cls, message.c_str());
-}
-
-template <typename T, typename F>
-T guarded(JNIEnv* env, T fallback, F&& body) {
-  try {
-    return body();
-  } catch (const c10::Error& e) {
-    throwJava(env, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throwJava(env, e.what());
-  }
-  return fallback;
-}
-
-const at::Tensor& tensorAt(jlong handle, const char* what) {
-  TORCH_CHECK(handle != 0, what, " is a null tensor handle");
-  return *reinterpret_cast<torch::Tensor*>(handle);
-}
-
-jlong toHandle(const at::Tensor& t) { return reinterpret_cast<jlong>(new torch::Tensor(t)); }
-
-std::vector<at::Tensor> tensorList(JNIEnv* env, jlongArray handles, const char* what) {
-  const jsize n = env->GetArrayLength(handles);
-  std::vector<jlong> raw(static_cast<size_t>(n));
-  env->GetLongArrayRegion(handles, 0, n, raw.data());
-  std::vector<at::Tensor> out;
-  out.reserve(raw.size());
-  for (jlong h : raw) out.push_back(tensorAt(h, what));
-  return out;
-}
 
 // The dtype codes of org.longctx.kernels.KernelDType (its ordinal order).
 at::ScalarType scalarTypeOf(jint code) {
@@ -421,5 +386,11 @@ JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_resetPeakMemory(JN
     return 0;
   });
 }
+
+#ifndef LONGCTX_WITH_NCCL
+// Built without NCCL (no nccl.h at build time): the Java side reads 0 and never calls the other
+// NCCL functions (longctx_nccl.cpp).
+JNIEXPORT jint JNICALL Java_org_longctx_kernels_NativeLibrary_ncclVersion(JNIEnv* env, jclass) { return 0; }
+#endif
 
 }  // extern "C"

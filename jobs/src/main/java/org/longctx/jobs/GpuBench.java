@@ -9,19 +9,27 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.kernels.NativeKernels;
+import org.longctx.kernels.NcclCommunicator;
 import org.longctx.trainer.ModelConfig;
+import org.longctx.trainer.distributed.NcclCollective;
+import org.longctx.trainer.distributed.Ring;
+import org.longctx.trainer.distributed.RingCollective;
 import org.longctx.trainer.model.EagerKernel;
 import org.longctx.trainer.model.FusedKernel;
 import org.longctx.trainer.model.KvCache;
@@ -106,7 +114,108 @@ public final class GpuBench {
       }
     }
     failures += optimizerParity(gpu, config);
+    failures += ncclParity(gpu, config);
     return failures == 0 ? 0 : 1;
+  }
+
+  /**
+   * The NCCL gradient exchange on this one GPU. A data-parallel replica's path with one rank: a
+   * training step's float32 gradients through {@link NcclCollective} (a ring of one for the small
+   * exchanges, NCCL's unique id through it) come back bit for bit (the mean over one rank is
+   * itself). Then two ranks as two threads of this JVM on the same GPU: NCCL refuses two ranks on
+   * one device, and the check reports how that surfaces (an error within the timeout, not a hang);
+   * where NCCL accepts it, the two ranks' mean is checked against the arithmetic one.
+   */
+  private static int ncclParity(Device gpu, LlamaConfig config) {
+    Optional<String> version = NcclCommunicator.version();
+    if (version.isEmpty()) {
+      System.out.println("nccl   FAILED: the native library has no NCCL (" + NativeKernels.status() + ")");
+      return 1;
+    }
+    long[] ids = new SplittableRandom(11).longs(2 * 300, 0, 1024).toArray();
+    int failures = 0;
+    try (LlamaModel model = LlamaModel.random(config, Precision.FLOAT16, gpu, 13, 0.02)) {
+      List<NamedParameter> params = TrainingSession.trainableParameters(model);
+      try (NDManager m = NDManager.newBaseManager(gpu)) {
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+          NDArray out = model.forward(m.create(ids, new Shape(2, ids.length / 2)), (NDArray) null);
+          collector.backward(NativeKernels.cast(out, "float32").square().mean().mul(LOSS_SCALE));
+        }
+        try (Gradients g = Gradients.read(params, 1.0 / LOSS_SCALE, true)) {
+          List<float[]> before = new ArrayList<>();
+          for (NDArray a : g.arrays()) {
+            before.add(a.toFloatArray());
+          }
+          long start = System.nanoTime();
+          try (NcclCollective one = new NcclCollective(ringOfOne(), openOne(gpu))) {
+            one.averageGradients(g);
+          }
+          double ms = (System.nanoTime() - start) / 1e6;
+          int changed = 0;
+          for (int i = 0; i < before.size(); i++) {
+            changed += java.util.Arrays.equals(before.get(i), g.arrays().get(i).toFloatArray()) ? 0 : 1;
+          }
+          failures += changed == 0 ? 0 : 1;
+          System.out.printf("nccl   %s, one rank through NcclCollective: %d float32 gradients, %d changed (setup + all-reduce "
+              + "%.0f ms)  %s%n", version.get(), before.size(), changed, ms, changed == 0 ? "ok" : "FAILED");
+        }
+      }
+      Gradients.zero(params);
+    } catch (IOException e) {
+      System.out.println("nccl   FAILED: " + e);
+      return 1;
+    }
+    twoRanksOnOneGpu(gpu);
+    return failures;
+  }
+
+  private static RingCollective ringOfOne() throws IOException {
+    ServerSocketChannel listener = Ring.listen("127.0.0.1", 0);
+    InetSocketAddress self = (InetSocketAddress) listener.getLocalAddress();
+    return new RingCollective(Ring.connect(0, List.of(self), listener, new byte[16], Duration.ofSeconds(30), 1 << 20));
+  }
+
+  private static NcclCommunicator openOne(Device gpu) {
+    return NcclCommunicator.open(NcclCommunicator.uniqueId(), 1, 0, gpu, Duration.ofSeconds(30));
+  }
+
+  private static void twoRanksOnOneGpu(Device gpu) {
+    byte[] id = NcclCommunicator.uniqueId();
+    float[][] inputs = new float[2][4096];
+    SplittableRandom random = new SplittableRandom(17);
+    for (int i = 0; i < 4096; i++) {
+      inputs[0][i] = (float) random.nextGaussian();
+      inputs[1][i] = (float) random.nextGaussian();
+    }
+    String[] outcome = new String[2];
+    Thread[] ranks = new Thread[2];
+    for (int r = 0; r < 2; r++) {
+      int rank = r;
+      ranks[r] = new Thread(() -> {
+        try (NDManager m = NDManager.newBaseManager(gpu);
+            NcclCommunicator c = NcclCommunicator.open(id, 2, rank, gpu, Duration.ofSeconds(20))) {
+          NDArray x = m.create(inputs[rank]);
+          c.allReduceMean(List.of(x));
+          float[] got = x.toFloatArray();
+          double worst = 0;
+          for (int i = 0; i < got.length; i++) {
+            worst = Math.max(worst, Math.abs(got[i] - (inputs[0][i] + inputs[1][i]) / 2));
+          }
+          outcome[rank] = String.format("mean of the two ranks within %.1e of (a + b) / 2", worst);
+        } catch (RuntimeException e) {
+          outcome[rank] = "refused: " + String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        }
+      }, "nccl-rank-" + r);
+      ranks[r].start();
+    }
+    for (Thread t : ranks) {
+      try {
+        t.join(TimeUnit.SECONDS.toMillis(60));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    System.out.printf("nccl   two ranks on one GPU (threads of one JVM): rank 0 %s; rank 1 %s%n", outcome[0], outcome[1]);
   }
 
   /**

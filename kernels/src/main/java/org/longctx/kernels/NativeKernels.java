@@ -412,7 +412,7 @@ public final class NativeKernels {
     return ((PtNDArray) x).getHandle();
   }
 
-  private static long[] handles(List<NDArray> xs, String name) {
+  static long[] handles(List<NDArray> xs, String name) {
     long[] out = new long[xs.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = handle(xs.get(i), name + "[" + i + "]");

@@ -44,4 +44,15 @@ final class NativeLibrary {
   static native long allocatedMemory(int device);
 
   static native void resetPeakMemory(int device);
+
+  /** NCCL's version (major·10000 + minor·100 + patch); 0 when the library was built without NCCL. */
+  static native int ncclVersion();
+
+  static native byte[] ncclUniqueId();
+
+  static native long ncclOpen(byte[] uniqueId, int worldSize, int rank, int device, long timeoutMs);
+
+  static native void ncclAllReduceMean(long communicator, long[] tensors, long timeoutMs);
+
+  static native void ncclClose(long communicator, long timeoutMs);
 }

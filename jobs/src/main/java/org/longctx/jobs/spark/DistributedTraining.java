@@ -12,6 +12,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -27,7 +28,11 @@ import org.longctx.checkpoints.Storage;
 import org.longctx.checkpoints.training.CheckpointStore;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
+import org.longctx.kernels.NativeKernels;
+import org.longctx.kernels.NcclCommunicator;
+import org.longctx.trainer.distributed.Collective;
 import org.longctx.trainer.distributed.DistributedConfig;
+import org.longctx.trainer.distributed.NcclCollective;
 import org.longctx.trainer.distributed.Ring;
 import org.longctx.trainer.distributed.RingCollective;
 import org.longctx.trainer.recipes.Recipes;
@@ -86,9 +91,10 @@ public final class DistributedTraining {
 
   /** Checks what barrier mode cannot do before anything starts; throws naming the setting. */
   static void checkConfig(DistributedConfig d, SparkConf conf) {
-    if (d.backend().equals("nccl")) {
-      throw new IllegalArgumentException("distributed.backend: nccl needs the native library (NCCL, built with the GPU kernel "
-          + "library), which this build does not include; use backend: ring (TCP between the tasks, CPU or GPU executors)");
+    if (d.backend().equals("nccl") && conf.getDouble("spark.task.resource.gpu.amount", 0) <= 0) {
+      throw new IllegalArgumentException("distributed.backend: nccl averages gradients between GPUs, one per replica, but "
+          + "spark.task.resource.gpu.amount is not set: give each task a GPU (spark.executor.resource.gpu.amount=1, "
+          + "spark.task.resource.gpu.amount=1 and a discovery script, docs/distributed.md), or use backend: ring");
     }
     String master = conf.get("spark.master", "");
     if (master.startsWith("local") && !master.startsWith("local-cluster")) {
@@ -225,7 +231,8 @@ public final class DistributedTraining {
         LOG.info("replica rank {} of {} (stage attempt {}), ring {} on {}, {}", rank, workers, ctx.stageAttemptNumber(),
             addresses, device, resumeNow ? "resuming" : "fresh");
         Ring ring = Ring.connect(rank, addresses, listener, secret, Duration.ofSeconds(d.timeoutS()), d.bucketMb() << 20);
-        try (RingCollective collective = new RingCollective(ring)) {
+        try (Collective collective = collective(new RingCollective(ring), d, device)) {
+          LOG.info("replica rank {}: gradients averaged by {}", rank, collective.getClass().getSimpleName());
           JsonNode experiment = new ObjectMapper(new YAMLFactory()).readTree(yaml);
           TrainingRun run = new TrainingRun(config.train(), config.model(), config.data(), config.rope(), config.pose(), config.fot(), out,
               resumeNow, experiment, StopSignal.manual());
@@ -256,13 +263,47 @@ public final class DistributedTraining {
       Map<String, ResourceInformation> resources = scala.jdk.javaapi.CollectionConverters.asJava(ctx.resources());
       ResourceInformation gpu = resources.get("gpu");
       if (gpu != null && gpu.addresses().length > 0) {
-        if (d.backend().equals("auto")) {
-          throw new IllegalArgumentException("distributed.backend: auto picks nccl on GPU executors, and nccl needs the native "
-              + "library (NCCL, built with the GPU kernel library), which this build does not include; set backend: ring");
-        }
         return Device.gpu(Integer.parseInt(gpu.addresses()[0]));
       }
       return Engine.getInstance().defaultDevice();
+    }
+
+    /**
+     * The gradient exchange {@code distributed.backend} asks for: {@code ring} the TCP ring itself,
+     * {@code nccl} NCCL between the tasks' GPUs (rank 0's unique id sent over the ring), {@code auto}
+     * NCCL where the task has a GPU and the native library has NCCL, else the ring. Every rank
+     * decides alike: Spark gives every task of the stage the same resources and executors the same
+     * library.
+     */
+    static Collective collective(RingCollective ring, DistributedConfig d, Device device) {
+      boolean nccl = switch (d.backend()) {
+        case "nccl" -> true;
+        case "auto" -> device.isGpu() && NcclCommunicator.available();
+        default -> false;
+      };
+      if (!nccl) {
+        return ring;
+      }
+      if (!device.isGpu()) {
+        ring.close();
+        throw new IllegalArgumentException("distributed.backend: nccl, but rank " + ring.rank() + " has no GPU (device "
+            + device + "): give each task a GPU (spark.task.resource.gpu.amount=1) or use backend: ring");
+      }
+      if (!NcclCommunicator.available()) {
+        ring.close();
+        throw new IllegalArgumentException("distributed.backend: nccl, but rank " + ring.rank() + " has no NCCL: "
+            + NativeKernels.status() + "; build the native library with NCCL on the GPU nodes (docs/gpu.md) or use "
+            + "backend: ring");
+      }
+      try {
+        String id = ring.allGather(ring.rank() == 0 ? HexFormat.of().formatHex(NcclCommunicator.uniqueId()) : "").get(0);
+        NcclCommunicator communicator = NcclCommunicator.open(HexFormat.of().parseHex(id), ring.worldSize(), ring.rank(),
+            device, Duration.ofSeconds(d.timeoutS()));
+        return new NcclCollective(ring, communicator);
+      } catch (RuntimeException e) {
+        ring.close();
+        throw e;
+      }
     }
 
     private static boolean hasCheckpoint(org.apache.hadoop.fs.Path out) throws IOException {

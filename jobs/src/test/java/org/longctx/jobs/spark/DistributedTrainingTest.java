@@ -1,15 +1,23 @@
 package org.longctx.jobs.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 import org.longctx.jobs.config.ConfigException;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.trainer.distributed.DistributedConfig;
+import org.longctx.trainer.distributed.Ring;
+import org.longctx.trainer.distributed.RingCollective;
 
 /** What barrier mode cannot do is refused before Spark starts; the section's keys are strict. */
 class DistributedTrainingTest {
@@ -27,11 +35,33 @@ class DistributedTrainingTest {
     assertTrue(m.contains("spark.dynamicAllocation.enabled"), m);
     m = refusal(TWO, new SparkConf(false).setMaster("yarn").set("spark.executor.cores", "8").set("spark.task.cpus", "1"));
     assertTrue(m.contains("spark.task.cpus (1) must equal spark.executor.cores (8)"), m);
-    m = refusal(new DistributedConfig(2, "nccl", 60, 32, 0), new SparkConf(false).setMaster("spark://h:7077"));
-    assertTrue(m.contains("needs the native library"), m);
+    DistributedConfig nccl = new DistributedConfig(2, "nccl", 60, 32, 0);
+    m = refusal(nccl, new SparkConf(false).setMaster("spark://h:7077"));
+    assertTrue(m.contains("spark.task.resource.gpu.amount is not set"), m);
+    DistributedTraining.checkConfig(nccl, new SparkConf(false).setMaster("spark://h:7077").set("spark.task.resource.gpu.amount", "1"));
     // what it can do passes: a cluster master, local-cluster, one slot per executor
     DistributedTraining.checkConfig(TWO, new SparkConf(false).setMaster("local-cluster[2,1,4096]"));
     DistributedTraining.checkConfig(TWO, new SparkConf(false).setMaster("yarn").set("spark.executor.cores", "8").set("spark.task.cpus", "8"));
+  }
+
+  /** A ring of one replica (no peer to connect to), as a task of a one-task stage would make. */
+  private static RingCollective ringOfOne() throws IOException {
+    ServerSocketChannel listener = Ring.listen("127.0.0.1", 0);
+    InetSocketAddress self = (InetSocketAddress) listener.getLocalAddress();
+    return new RingCollective(Ring.connect(0, List.of(self), listener, new byte[16], Duration.ofSeconds(5), 1 << 20));
+  }
+
+  @Test
+  void picksTheGradientExchangeByBackendAndDevice() throws IOException {
+    // on a CPU executor auto is the ring itself; nccl names what is missing
+    try (RingCollective ring = ringOfOne()) {
+      assertSame(ring, DistributedTraining.Replica.collective(ring, new DistributedConfig(2, "auto", 60, 32, 0), Device.cpu()));
+      assertSame(ring, DistributedTraining.Replica.collective(ring, TWO, Device.cpu()));
+    }
+    RingCollective ring = ringOfOne();
+    String m = assertThrows(IllegalArgumentException.class,
+        () -> DistributedTraining.Replica.collective(ring, new DistributedConfig(2, "nccl", 60, 32, 0), Device.cpu())).getMessage();
+    assertTrue(m.contains("rank 0 has no GPU") && m.contains("spark.task.resource.gpu.amount=1"), m);
   }
 
   @Test

@@ -9,7 +9,8 @@ import org.longctx.trainer.optim.Gradients;
  * gradients here between backward and clipping, so clipping and the optimizer see the global
  * gradient and every replica takes the same step. Rank 0 alone writes checkpoints, metrics and
  * exports. {@link SingleProcess} is the one-replica implementation, {@link RingCollective} the
- * replicas of a Spark barrier stage joined by a ring over TCP; NCCL would be one more class.
+ * replicas of a Spark barrier stage joined by a ring over TCP, {@link NcclCollective} the same
+ * replicas on GPUs with the gradients averaged by NCCL.
  */
 public interface Collective extends AutoCloseable {
 
@@ -33,6 +34,14 @@ public interface Collective extends AutoCloseable {
 
   /** Returns once every replica has called it. */
   void barrier();
+
+  /**
+   * Seconds each {@link #averageGradients} call took, one per step (waiting for slower replicas
+   * included), for the run's communication figures; empty where nothing is exchanged.
+   */
+  default List<Double> gradientSeconds() {
+    return List.of();
+  }
 
   /** Whether this replica writes the run's files. */
   default boolean writes() {

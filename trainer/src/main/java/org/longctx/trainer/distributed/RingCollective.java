@@ -46,6 +46,7 @@ public final class RingCollective implements Collective {
    * Seconds each {@link #averageGradients} call took (one per step): copying the gradients out
    * and back and the all-reduce, waiting for slower replicas included.
    */
+  @Override
   public List<Double> gradientSeconds() {
     return List.copyOf(gradientSeconds);
   }
