@@ -171,6 +171,45 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_attention(JNIEnv*
   });
 }
 
+// The layer operations of the forward pass as one call each (each is several DJL operations, and
+// every DJL operation is a JNI crossing plus a Java array to manage and close; on small GPU steps
+// that host time leaves the GPU waiting, docs/gpu.md). All are the same ATen operations in the
+// same order as the pure-DJL path, recorded by autograd the same way.
+
+// RMSNorm as longctx's RmsNorm computes it: in float32, weight · (x / sqrt(mean(x²) + eps)), the
+// quotient rounded to x's dtype before the weight (Hugging Face's LlamaRMSNorm order).
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_rmsNorm(JNIEnv* env, jclass, jlong x, jlong weight,
+                                                                        jdouble eps) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& input = tensorAt(x, "x");
+    const at::Tensor& w = tensorAt(weight, "weight");
+    const at::Tensor x32 = input.scalar_type() == at::kFloat ? input : input.to(at::kFloat);
+    const at::Tensor rms = x32.square().mean({-1}, true).add(eps).sqrt();
+    const at::Tensor normed = x32.div(rms);
+    const at::Tensor rounded = normed.scalar_type() == input.scalar_type() ? normed : normed.to(input.scalar_type());
+    return toHandle(rounded.mul(w));
+  });
+}
+
+// Rotary embedding on x [batch, heads, seq, headDim] with cos/sin broadcasting against it:
+// x·cos + rotate_half(x)·sin, rotate_half([x1, x2]) = [−x2, x1] over the halves of the last axis.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    const at::Tensor& input = tensorAt(x, "x");
+    const int64_t half = input.size(-1) / 2;
+    const at::Tensor rotated = at::cat({input.narrow(-1, half, half).neg(), input.narrow(-1, 0, half)}, -1);
+    return toHandle(input.mul(tensorAt(cos, "cos")).add(rotated.mul(tensorAt(sin, "sin"))));
+  });
+}
+
+// SwiGLU's gate: silu(gate) · up. at::silu is one kernel (transformers' nn.SiLU), where the DJL
+// path computes gate · sigmoid(gate) in two, each rounded: the results agree to rounding.
+JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_swiGlu(JNIEnv* env, jclass, jlong gate, jlong up) {
+  return guarded<jlong>(env, 0, [&]() -> jlong {
+    return toHandle(at::silu(tensorAt(gate, "gate")).mul(tensorAt(up, "up")));
+  });
+}
+
 // x.to(dtype), recorded by autograd (DJL's toType runs under NoGradGuard and cuts the graph).
 JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_cast(JNIEnv* env, jclass, jlong x, jint code) {
   return guarded<jlong>(env, 0, [&]() -> jlong { return toHandle(tensorAt(x, "x").to(scalarTypeOf(code))); });

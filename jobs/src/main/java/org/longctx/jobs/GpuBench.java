@@ -90,6 +90,7 @@ public final class GpuBench {
           return 1;
         }
         eager.setKernel(EagerKernel.INSTANCE);
+        eager.setNativeLayerOps(false); // the reference is the pure-DJL path throughout
         long[] ids = new SplittableRandom(3).longs(2 * 777, 0, 1024).toArray();
         Map<String, float[]> fusedGrads = new LinkedHashMap<>();
         Map<String, float[]> eagerGrads = new LinkedHashMap<>();
@@ -113,6 +114,7 @@ public final class GpuBench {
             p.key(), logitError, worstGrad, worstName, cacheError, tolerance, 2 * tolerance, ok ? "ok" : "FAILED");
       }
     }
+    failures += layerOpsParity(gpu, config);
     failures += optimizerParity(gpu, config);
     failures += ncclParity(gpu, config);
     return failures == 0 ? 0 : 1;
@@ -216,6 +218,40 @@ public final class GpuBench {
       }
     }
     System.out.printf("nccl   two ranks on one GPU (threads of one JVM): rank 0 %s; rank 1 %s%n", outcome[0], outcome[1]);
+  }
+
+  /**
+   * RMSNorm, the rope and SwiGLU's gate as one native call each against the DJL operations they
+   * replace, both with the fused kernel: the same ATen operations, so equal up to SwiGLU's
+   * one-kernel {@code silu} (rounded once where the DJL path rounds {@code sigmoid} first).
+   */
+  private static int layerOpsParity(Device gpu, LlamaConfig config) {
+    int failures = 0;
+    long[] ids = new SplittableRandom(4).longs(2 * 777, 0, 1024).toArray();
+    for (Precision p : List.of(Precision.FLOAT32, Precision.FLOAT16, Precision.BFLOAT16)) {
+      double tolerance = p == Precision.FLOAT32 ? 1e-5 : p == Precision.FLOAT16 ? 1e-2 : 4e-2;
+      try (LlamaModel fusedOps = LlamaModel.random(config, p, gpu, 7, 0.02);
+          LlamaModel djlOps = LlamaModel.random(config, p, gpu, 7, 0.02)) {
+        djlOps.setNativeLayerOps(false);
+        Map<String, float[]> nativeGrads = new LinkedHashMap<>();
+        Map<String, float[]> djlGrads = new LinkedHashMap<>();
+        double logitError = relative(logitsAndGradients(djlOps, ids, djlGrads), logitsAndGradients(fusedOps, ids, nativeGrads));
+        double worstGrad = 0;
+        String worstName = "";
+        for (String name : djlGrads.keySet()) {
+          double e = relativeL2(djlGrads.get(name), nativeGrads.get(name));
+          if (e > worstGrad) {
+            worstGrad = e;
+            worstName = name;
+          }
+        }
+        boolean ok = fusedOps.nativeLayerOps() && logitError <= tolerance && worstGrad <= 2 * tolerance;
+        failures += ok ? 0 : 1;
+        System.out.printf("layer ops %-8s native=%s: logits %.2e  worst gradient (relative L2) %.2e (%s)  tolerance %.0e/%.0e  %s%n",
+            p.key(), fusedOps.nativeLayerOps(), logitError, worstGrad, worstName, tolerance, 2 * tolerance, ok ? "ok" : "FAILED");
+      }
+    }
+    return failures;
   }
 
   /**
@@ -473,8 +509,8 @@ public final class GpuBench {
       e.printStackTrace();
       ours = new LinkedHashMap<>(Map.of("framework", "longctx", "error", String.valueOf(e.getMessage()).lines().findFirst().orElse("")));
     }
-    print("longctx", JSON.valueToTree(ours), params);
-    print("transformers", theirs, params);
+    print("longctx", JSON.valueToTree(ours), params, s);
+    print("transformers", theirs, params, s);
     if (ours.containsKey("tokens_per_s") && theirs.has("tokens_per_s")) {
       System.out.printf("  ratio longctx / transformers: %.2f× tokens/s, %.2f× peak memory%n",
           (double) ours.get("tokens_per_s") / theirs.get("tokens_per_s").asDouble(),
@@ -490,15 +526,22 @@ public final class GpuBench {
     return row;
   }
 
-  private static void print(String who, JsonNode r, long params) {
+  /**
+   * MFU two ways: 6·N FLOPs per token (weights only), and PaLM's model FLOPs (Chowdhery et al.
+   * 2022, appendix B) that add attention's 12·layers·hidden·seqLen per token — the one that
+   * matters at long context, where attention's share grows with the sequence.
+   */
+  private static void print(String who, JsonNode r, long params, TrainBench.Shape s) {
     if (r.has("error")) {
       System.out.printf("  %-12s failed: %s%n", who, r.get("error").asText());
       return;
     }
     double tps = r.get("tokens_per_s").asDouble();
-    System.out.printf("  %-12s %,9.0f tokens/s  %7.1f ms/step  MFU %4.1f %%  peak %6.1f GiB  loss %.3f → %.3f%n", who, tps,
-        1000 * r.get("seconds_per_step").asDouble(), 100 * 6.0 * params * tps / PEAK_FLOPS, r.get("peak_gib").asDouble(),
-        r.get("first_loss").asDouble(), r.get("last_loss").asDouble());
+    double attention = 12.0 * s.layers() * s.hidden() * s.seqLen();
+    System.out.printf("  %-12s %,9.0f tokens/s  %7.1f ms/step  MFU %4.1f %% (with attention %4.1f %%)  peak %6.1f GiB  "
+        + "loss %.3f → %.3f%n", who, tps, 1000 * r.get("seconds_per_step").asDouble(), 100 * 6.0 * params * tps / PEAK_FLOPS,
+        100 * (6.0 * params + attention) * tps / PEAK_FLOPS, r.get("peak_gib").asDouble(), r.get("first_loss").asDouble(),
+        r.get("last_loss").asDouble());
   }
 
   private static JsonNode transformers(String python, String script, TrainBench.Shape s, Precision precision) throws Exception {

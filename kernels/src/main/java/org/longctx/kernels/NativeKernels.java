@@ -278,6 +278,45 @@ public final class NativeKernels {
   }
 
   /**
+   * RMSNorm in one call: {@code weight · round(x / sqrt(mean(x²) + eps))}, the mean and quotient in
+   * float32, rounded to x's dtype before the weight (the operations and order of the pure-DJL
+   * {@code RmsNorm}, so the results are the same bits).
+   *
+   * @param x {@code [..., hidden]}
+   * @param weight {@code [hidden]}
+   */
+  public static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
+    Shape s = x.getShape();
+    if (s.dimension() < 1 || weight.getShape().dimension() != 1 || weight.getShape().get(0) != s.get(s.dimension() - 1)) {
+      throw new IllegalArgumentException("rmsNorm wants x [..., hidden] and weight [hidden], got " + s + " and " + weight.getShape());
+    }
+    requireLoaded();
+    return wrap(x, NativeLibrary.rmsNorm(handle(x, "x"), handle(weight, "weight"), eps));
+  }
+
+  /**
+   * The rotary embedding in one call: {@code x·cos + rotate_half(x)·sin}, {@code rotate_half([x1, x2]) = [−x2, x1]}
+   * over the halves of the last axis; cos and sin broadcast against x.
+   */
+  public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+    long last = x.getShape().get(x.getShape().dimension() - 1);
+    if (last % 2 != 0) {
+      throw new IllegalArgumentException("rope: x's last axis must be even to rotate halves, got shape " + x.getShape());
+    }
+    requireLoaded();
+    return wrap(x, NativeLibrary.rope(handle(x, "x"), handle(cos, "cos"), handle(sin, "sin")));
+  }
+
+  /** SwiGLU's gate in one call: {@code silu(gate) · up} ({@code at::silu}, one kernel). */
+  public static NDArray swiGlu(NDArray gate, NDArray up) {
+    if (!gate.getShape().equals(up.getShape())) {
+      throw new IllegalArgumentException("swiGlu wants gate and up of one shape, got " + gate.getShape() + " and " + up.getShape());
+    }
+    requireLoaded();
+    return wrap(gate, NativeLibrary.swiGlu(handle(gate, "gate"), handle(up, "up")));
+  }
+
+  /**
    * The gradients of autograd leaves as float32, times {@code multiplier}, in one call (torch's
    * multi-tensor kernels): a float32 gradient is the parameter's own gradient tensor, multiplied
    * in place; other dtypes are float32 copies. The returned arrays belong to the parameters'

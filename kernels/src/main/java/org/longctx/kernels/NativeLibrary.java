@@ -14,6 +14,12 @@ final class NativeLibrary {
 
   static native long cast(long x, int dtypeCode);
 
+  static native long rmsNorm(long x, long weight, double eps);
+
+  static native long rope(long x, long cos, long sin);
+
+  static native long swiGlu(long gate, long up);
+
   static native String dtype(long x);
 
   static native long crossEntropy(long logits, long targets, long ignoreIndex, long chunkRows);

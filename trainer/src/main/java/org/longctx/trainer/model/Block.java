@@ -22,11 +22,11 @@ final class Block {
     // h + attention(norm(h)), then + mlp(norm(...)); the intermediates are closed once used
     // (autograd keeps what backward needs), so a layer's temporaries do not pile up until the
     // step ends
-    try (NDArray normed = attentionNorm.forward(h);
+    try (NDArray normed = attentionNorm.forward(h, pass);
         NDArray attended = attention.forward(normed, mode, cache, pass);
         NDArray afterAttention = h.add(attended);
-        NDArray mlpNormed = mlpNorm.forward(afterAttention);
-        NDArray mlpOut = mlp.forward(mlpNormed)) {
+        NDArray mlpNormed = mlpNorm.forward(afterAttention, pass);
+        NDArray mlpOut = mlp.forward(mlpNormed, pass)) {
       return afterAttention.add(mlpOut);
     }
   }

@@ -1,6 +1,7 @@
 package org.longctx.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import org.longctx.kernels.NativeKernels;
 import ai.djl.nn.Activation;
 import java.util.Map;
 
@@ -23,7 +24,12 @@ final class FeedForward {
   }
 
   /** @param x {@code [batch, seq, hidden]} */
-  NDArray forward(NDArray x) {
+  NDArray forward(NDArray x, ForwardPass pass) {
+    if (pass.nativeLayerOps()) {
+      try (NDArray g = Linear.apply(x, gate, gateBias); NDArray u = Linear.apply(x, up, upBias); NDArray gated = NativeKernels.swiGlu(g, u)) {
+        return Linear.apply(gated, down, downBias);
+      }
+    }
     try (NDArray g = Linear.apply(x, gate, gateBias); // [batch, seq, intermediate]
         NDArray sigmoid = Activation.sigmoid(g);
         NDArray silu = g.mul(sigmoid);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.util.Arrays;
+import org.longctx.kernels.NativeKernels;
 import org.longctx.positional.HostReads;
 import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
@@ -25,13 +26,14 @@ import org.longctx.positional.RotaryEmbedding.CosSin;
  * @param ropeLength the sequence length the rope chooses its frequencies for
  * @param offset tokens already cached before the new ones
  * @param kernel computes attention
+ * @param nativeLayerOps RMSNorm, the rope and SwiGLU's gate as one native call each ({@link LlamaModel#nativeLayerOps})
  * @param attentionChunk queries per attention chunk; 0 = sized by {@link LlamaModel#SCORE_BUDGET_ELEMENTS}
  * @param heads query heads, to size chunks
  * @param recording whether autograd records this call (the parameters take gradients)
  */
 public record ForwardPass(NDManager manager, RotaryEmbedding rotary, Precision precision, float scale, NDArray positions,
     long[][] hostPositions, long[][] cachedPositions, long maxPosition, long ropeLength, long offset, AttentionKernel kernel,
-    int attentionChunk, int heads, boolean recording) {
+    boolean nativeLayerOps, int attentionChunk, int heads, boolean recording) {
 
   /** Runs the kernel with a chunk size that keeps one chunk's score tables within the budget (or {@code attentionChunk}). */
   NDArray attend(AttentionInputs inputs) {
@@ -58,6 +60,11 @@ public record ForwardPass(NDManager manager, RotaryEmbedding rotary, Precision p
       return new CosSin(Casts.to(wide.cos(), DataType.BFLOAT16, false), Casts.to(wide.sin(), DataType.BFLOAT16, false));
     }
     return rotary.cosSin(ids, maxPosition, ropeLength, precision.dataType(), ids.getDevice());
+  }
+
+  /** {@code x} rotated by the rope's {@code cs} ({@link RotaryEmbedding#apply}), in one native call with {@link #nativeLayerOps}. */
+  public NDArray rotate(NDArray x, CosSin cs) {
+    return nativeLayerOps ? NativeKernels.rope(x, cs.cos(), cs.sin()) : RotaryEmbedding.apply(x, cs);
   }
 
   /** The new tokens' positions on the host (read back from the device when the caller made them there). */

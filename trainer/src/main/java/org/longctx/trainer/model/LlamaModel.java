@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.checkpoints.MemoryLayers;
+import org.longctx.kernels.NativeKernels;
 import org.longctx.positional.Rope;
 import org.longctx.positional.RopeConfig;
 import org.longctx.positional.RotaryEmbedding;
@@ -75,6 +76,7 @@ public final class LlamaModel implements AutoCloseable {
   private final CrossBatch crossBatch; // null: memory layers (if any) attend to no other batch entry
   private final boolean ownsWeights; // false for a view made by withRope / withSelfExtend
   private volatile AttentionKernel kernel = EagerKernel.INSTANCE;
+  private volatile boolean nativeLayerOps;
   private volatile int attentionChunk;
   private volatile int prefillSegment = DEFAULT_PREFILL_SEGMENT;
 
@@ -118,6 +120,7 @@ public final class LlamaModel implements AutoCloseable {
     this.crossBatch = crossBatch;
     this.ownsWeights = false;
     this.kernel = base.kernel;
+    this.nativeLayerOps = base.nativeLayerOps;
     this.attentionChunk = base.attentionChunk;
     this.prefillSegment = base.prefillSegment;
   }
@@ -177,6 +180,7 @@ public final class LlamaModel implements AutoCloseable {
       LlamaModel model = new LlamaModel(config, precision, manager, params);
       if (fused) {
         model.setKernel(FusedKernel.INSTANCE);
+        model.setNativeLayerOps(true);
       }
       return model;
     } catch (IOException | RuntimeException e) {
@@ -258,6 +262,24 @@ public final class LlamaModel implements AutoCloseable {
       throw new IllegalArgumentException("kernel: must not be null");
     }
     this.kernel = kernel;
+  }
+
+  /**
+   * Whether RMSNorm, the rotary embedding and SwiGLU's gate run as one native call each
+   * ({@code NativeKernels.rmsNorm / rope / swiGlu}) instead of several DJL operations: on by
+   * default with the fused kernel (a GPU and the native library), where DJL's per-operation
+   * host cost shows in short steps (docs/gpu.md). The same ATen operations either way, except
+   * SwiGLU's {@code silu}, which the native call computes in one kernel.
+   */
+  public boolean nativeLayerOps() {
+    return nativeLayerOps;
+  }
+
+  public void setNativeLayerOps(boolean on) {
+    if (on) {
+      NativeKernels.load(); // throws saying why when the library is not there
+    }
+    this.nativeLayerOps = on;
   }
 
   /** Queries per attention chunk; 0 = chosen per input so one chunk's scores stay under {@link #SCORE_BUDGET_ELEMENTS}. */
@@ -439,7 +461,7 @@ public final class LlamaModel implements AutoCloseable {
     long maxPosition = cache == null ? positions.max() : Math.max(cache.maxPosition, positions.max());
     ForwardPass pass = new ForwardPass(inputIds.getManager(), rotary, precision, (float) (1.0 / Math.sqrt(config.headDim())),
         positions.ids().toDevice(device(), false), positions.host(), cache == null ? null : cache.cachedPositions(), maxPosition,
-        ropeLength, offset, kernel, attentionChunk, config.numAttentionHeads(), embedding.hasGradient());
+        ropeLength, offset, kernel, nativeLayerOps, attentionChunk, config.numAttentionHeads(), embedding.hasGradient());
     Map<AttentionMode, AttentionMode.Step> started = new IdentityHashMap<>(); // each distinct mode starts once per call
     NDArray h = embed(inputIds); // [batch, seq, hidden]
     for (int i = 0; i < blocks.size(); i++) {
@@ -449,7 +471,7 @@ public final class LlamaModel implements AutoCloseable {
       }
     }
     try (NDArray last = h) {
-      return norm.forward(last);
+      return norm.forward(last, pass);
     }
   }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
 
 /**
@@ -63,11 +62,11 @@ public final class MemoryMode implements AttentionMode {
             pass.keyPositions()[0].length)));
     return (q, k, v, cache) -> {
       AttentionInputs inputs;
-      NDArray rq = RotaryEmbedding.apply(q, queries);
+      NDArray rq = pass.rotate(q, queries);
       if (cache != null) {
         MemoryCache memoryCache = (MemoryCache) cache;
         LayerCache.KeysValues local = memoryCache.append(k, v, m); // [batch, kvHeads, offset + seq, headDim], as projected
-        NDArray keys = RotaryEmbedding.apply(local.keys(), localKeys);
+        NDArray keys = pass.rotate(local.keys(), localKeys);
         NDArray values = local.values();
         LayerCache.KeysValues memory = memoryCache.memory(m);
         long memoryLength = 0;
@@ -78,9 +77,9 @@ public final class MemoryMode implements AttentionMode {
         }
         inputs = new AttentionInputs(rq, keys, values, pass.scale(), new CausalMask(memoryLength + pass.offset()));
       } else if (crossBatch != null && crossBatch.range() > 0) {
-        inputs = crossBatchInputs(rq, RotaryEmbedding.apply(k, queries), k, v, pass);
+        inputs = crossBatchInputs(rq, pass.rotate(k, queries), k, v, pass);
       } else {
-        inputs = new AttentionInputs(rq, RotaryEmbedding.apply(k, queries), v, pass.scale(), new CausalMask(pass.offset()));
+        inputs = new AttentionInputs(rq, pass.rotate(k, queries), v, pass.scale(), new CausalMask(pass.offset()));
       }
       return inputs.withMaxQueriesPerChunk(queriesPerChunk);
     };

@@ -1,6 +1,5 @@
 package org.longctx.trainer.model;
 
-import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
 
 /**
@@ -18,8 +17,8 @@ public final class PlainMode implements AttentionMode {
     CosSin cs = pass.cosSin(pass.positions()); // each [batch, 1, seq, headDim]
     CausalMask mask = new CausalMask(pass.offset());
     return (q, k, v, cache) -> {
-      q = RotaryEmbedding.apply(q, cs);
-      k = RotaryEmbedding.apply(k, cs);
+      q = pass.rotate(q, cs);
+      k = pass.rotate(k, cs);
       if (cache != null) {
         LayerCache.KeysValues all = cache.append(k, v, pass.manager()); // [batch, kvHeads, offset + seq, headDim]
         k = all.keys();

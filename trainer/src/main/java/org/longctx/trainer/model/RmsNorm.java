@@ -1,6 +1,7 @@
 package org.longctx.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import org.longctx.kernels.NativeKernels;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
@@ -14,6 +15,13 @@ final class RmsNorm {
   RmsNorm(NDArray weight, double eps) {
     this.weight = weight;
     this.eps = (float) eps;
+  }
+
+  NDArray forward(NDArray x, ForwardPass pass) {
+    if (pass.nativeLayerOps()) {
+      return NativeKernels.rmsNorm(x, weight, eps); // the same operations as below, one call
+    }
+    return forward(x);
   }
 
   NDArray forward(NDArray x) {

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import org.longctx.positional.RotaryEmbedding;
 import org.longctx.positional.RotaryEmbedding.CosSin;
 import org.longctx.positional.SelfExtend;
 
@@ -79,10 +78,10 @@ public final class SelfExtendMode implements AttentionMode {
       if (queryScale != null) {
         q = q.mul(queryScale);
       }
-      NDArray neighbourQ = RotaryEmbedding.apply(q, queryTrue);
-      NDArray groupQ = RotaryEmbedding.apply(q, queryGroup);
-      NDArray neighbourK = RotaryEmbedding.apply(k, keyTrue);
-      NDArray groupK = RotaryEmbedding.apply(k, keyGroup);
+      NDArray neighbourQ = pass.rotate(q, queryTrue);
+      NDArray groupQ = pass.rotate(q, queryGroup);
+      NDArray neighbourK = pass.rotate(k, keyTrue);
+      NDArray groupK = pass.rotate(k, keyGroup);
       return new AttentionInputs(neighbourQ, neighbourK, v, pass.scale(), mask,
           new AttentionInputs.Alternative(groupQ, groupK, neighbour));
     };
