@@ -16,10 +16,10 @@ import ai.djl.ndarray.types.Shape;
  * eager attention computes, and is the reference every other kernel is tested against.
  *
  * <p>Precision: scores are taken in the inputs' type; hidden pairs get that type's lowest value
- * (transformers adds it: either way they weigh exactly 0 after the softmax); the softmax runs in float32 when the scores can go there
- * and come back without cutting a gradient (inference, or with the native cast), otherwise in
- * the scores' type (float16 training with DJL alone, where PyTorch still accumulates the
- * softmax in float32 internally).
+ * (transformers adds it: either way they weigh exactly 0 after the softmax); the softmax runs
+ * in float32 when the scores can go there and come back without cutting a gradient (inference,
+ * or with the native cast), otherwise in the scores' type (float16 training with DJL alone,
+ * where PyTorch still accumulates the softmax in float32 internally).
  */
 public final class EagerKernel implements AttentionKernel {
 
