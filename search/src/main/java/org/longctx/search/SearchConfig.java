@@ -41,7 +41,8 @@ import java.util.List;
  * @param mscale the attention factor of the factors: {@code su} ({@code sqrt(1 + ln s / ln L0)}) or {@code yarn} ({@code 0.1 ln s + 1})
  * @param documents validation documents, each read at exactly {@code target_length} tokens
  * @param data {@code synth} (held-out synthetic record/lookup documents seeded by {@code seed}),
- *     {@code synth:copy} or {@code synth:passkey} (the other synthetic kinds), or a prepared output's location
+ *     {@code synth:copy} or {@code synth:passkey} (the other synthetic kinds), several kinds joined by {@code +}
+ *     ({@code synth:copy+passkey}, taken in turn), or a prepared output's location
  * @param addBos start synthetic documents with the tokenizer's BOS token
  * @param tokenizer a {@code tokenizer.json} or its folder; empty = the model folder's, else {@code data.tokenizer}
  * @param initFactors a {@code factors.json} whose long factors, rescaled to {@code target_length}

@@ -39,7 +39,8 @@ import org.longctx.positional.SelfExtend;
  * @param perplexityDocuments held-out documents per length; 0 skips perplexity
  * @param perplexityData {@code synth} (documents the synth generator writes, seeded by
  *     {@code seed}, so never seen in training; {@code synth:copy} and {@code synth:passkey} for
- *     the other kinds) or the location of a prepared output
+ *     the other kinds, several joined by {@code +} as in {@code synth:copy+passkey}) or the
+ *     location of a prepared output
  * @param addBos start every prompt and document with the tokenizer's BOS token (when it has one)
  * @param tokenizer a {@code tokenizer.json} or the folder holding it; empty means the
  *     model folder's own, else {@code data.tokenizer}

@@ -22,35 +22,40 @@ public record EvalDocument(int index, String source, int[] ids) implements Seria
   public static final List<String> SYNTH_TASKS = List.of("dependent", "copy", "passkey");
 
   /**
-   * The synth task that {@code data} names ({@code synth} = dependent, {@code synth:copy},
-   * {@code synth:passkey}, {@code synth:dependent}), or null when it names a prepared output.
+   * The synth tasks that {@code data} names, in order: {@code synth} = [dependent],
+   * {@code synth:copy}, {@code synth:passkey}, {@code synth:dependent}, or several kinds joined
+   * by {@code +} ({@code synth:copy+passkey}); null when it names a prepared output.
    *
-   * @throws IllegalArgumentException for {@code synth:} with an unknown task
+   * @throws IllegalArgumentException for {@code synth:} with an unknown or repeated task
    */
-  public static String synthTask(String data) {
+  public static List<String> synthTasks(String data) {
     if (data.equals("synth")) {
-      return "dependent";
+      return List.of("dependent");
     }
     if (!data.startsWith("synth:")) {
       return null;
     }
-    String task = data.substring("synth:".length());
-    if (!SYNTH_TASKS.contains(task)) {
-      throw new IllegalArgumentException("'" + data + "' names no synthetic document kind; allowed: synth, synth:"
-          + String.join(", synth:", SYNTH_TASKS) + ", or a prepared output's location");
+    List<String> tasks = new ArrayList<>();
+    for (String task : data.substring("synth:".length()).split("\\+", -1)) {
+      if (!SYNTH_TASKS.contains(task) || tasks.contains(task)) {
+        throw new IllegalArgumentException("'" + data + "' names no synthetic document kinds; allowed: synth, synth:"
+            + String.join(", synth:", SYNTH_TASKS) + ", several different kinds joined by + (synth:copy+passkey),"
+            + " or a prepared output's location");
+      }
+      tasks.add(task);
     }
-    return task;
+    return List.copyOf(tasks);
   }
 
   /**
-   * {@code count} documents of at least {@code minTokens} tokens: synthetic ones of the kind
-   * {@code data} names ({@link #synthTask}; seeded by {@code seed}), else the first long enough
+   * {@code count} documents of at least {@code minTokens} tokens: synthetic ones of the kinds
+   * {@code data} names ({@link #synthTasks}; seeded by {@code seed}), else the first long enough
    * rows of the prepared output at {@code data}, cut to {@code maxTokens} (fewer when it has fewer).
    */
   public static List<EvalDocument> of(String data, PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, int maxTokens)
       throws IOException {
-    String task = synthTask(data);
-    return task == null ? prepared(data, count, minTokens, maxTokens) : synth(encoder, seed, count, minTokens, task);
+    List<String> tasks = synthTasks(data);
+    return tasks == null ? prepared(data, count, minTokens, maxTokens) : synth(encoder, seed, count, minTokens, tasks);
   }
 
   /** {@link #synth(PasskeyPrompt.Encoder, long, int, int, String)} of the dependent kind. */
@@ -58,24 +63,32 @@ public record EvalDocument(int index, String source, int[] ids) implements Seria
     return synth(encoder, seed, count, minTokens, "dependent");
   }
 
+  /** {@link #synth(PasskeyPrompt.Encoder, long, int, int, List)} of one kind. */
+  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, String task) {
+    return synth(encoder, seed, count, minTokens, List.of(task));
+  }
+
   /**
    * {@code count} documents of at least {@code minTokens} tokens from the synth generator's
-   * {@code task}: {@code dependent} (records looked up later), {@code copy} ("Say SPAN. Again:
-   * SPAN.", the tiny base model's pretraining kind) or {@code passkey} (key at depth 0.5). The
-   * dependent task (records defined early and looked up later, so later tokens are predictable
-   * only with the earlier ones in view). Seeded apart from training data, so never seen in
-   * training.
+   * {@code tasks}, taken in turn (document i is of kind {@code tasks[i % n]} and that kind's
+   * document i / n, so a mixed list holds the first documents each single kind would give):
+   * {@code dependent} (records defined early and looked up later, so later tokens are
+   * predictable only with the earlier ones in view), {@code copy} ("Say SPAN. Again: SPAN.", the
+   * tiny base model's pretraining kind) or {@code passkey} (key at depth 0.5). Seeded apart from
+   * training data, so never seen in training.
    */
-  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, String task) {
+  public static List<EvalDocument> synth(PasskeyPrompt.Encoder encoder, long seed, int count, int minTokens, List<String> tasks) {
     List<EvalDocument> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
+      String task = tasks.get(i % tasks.size());
+      int k = i / tasks.size();
       int chars = minTokens + 64;
       int[] ids;
       while (true) {
         ids = encode(encoder, switch (task) {
-          case "dependent" -> SynthTasks.dependent(seed, i, chars, 0).text();
-          case "copy" -> SynthTasks.copy(seed, i, chars).text();
-          case "passkey" -> SynthTasks.passkey(seed, i, chars, 5, 0.5).text();
+          case "dependent" -> SynthTasks.dependent(seed, k, chars, 0).text();
+          case "copy" -> SynthTasks.copy(seed, k, chars).text();
+          case "passkey" -> SynthTasks.passkey(seed, k, chars, 5, 0.5).text();
           default -> throw new IllegalArgumentException("task: '" + task + "' is not a synthetic document kind; allowed: "
               + String.join(", ", SYNTH_TASKS));
         });
@@ -85,7 +98,7 @@ public record EvalDocument(int index, String source, int[] ids) implements Seria
         // a tokenizer that merges characters needs more text; grow in proportion
         chars = (int) Math.min(Integer.MAX_VALUE / 2, Math.ceil(chars * 1.25 * minTokens / Math.max(1.0, ids.length)));
       }
-      out.add(new EvalDocument(i, (task.equals("dependent") ? "synth:" : "synth-" + task + ":") + seed + ":" + i, ids));
+      out.add(new EvalDocument(i, (task.equals("dependent") ? "synth:" : "synth-" + task + ":") + seed + ":" + k, ids));
     }
     return out;
   }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * Attention composed of DJL operations, one query chunk at a time: for each chunk
@@ -14,11 +15,11 @@ import ai.djl.ndarray.types.DataType;
  * soon as its output exists (autograd keeps what backward needs). It computes what transformers'
  * eager attention computes, and is the reference every other kernel is tested against.
  *
- * <p>Precision: scores are taken in the inputs' type; the mask adds that type's lowest value to
- * hidden pairs (as transformers does); the softmax runs in float32 when the scores can go there
- * and come back without cutting a gradient (inference, or with the native cast), otherwise in
- * the scores' type (float16 training with DJL alone, where PyTorch still accumulates the
- * softmax in float32 internally).
+ * <p>Precision: scores are taken in the inputs' type; hidden pairs get that type's lowest value
+ * (transformers adds it: either way they weigh exactly 0 after the softmax); the softmax runs
+ * in float32 when the scores can go there and come back without cutting a gradient (inference,
+ * or with the native cast), otherwise in the scores' type (float16 training with DJL alone,
+ * where PyTorch still accumulates the softmax in float32 internally).
  */
 public final class EagerKernel implements AttentionKernel {
 
@@ -76,8 +77,11 @@ public final class EagerKernel implements AttentionKernel {
     scores = scores.mul(Scalars.of(m, in.scale()));
     NDArray hidden = in.mask().hidden(m, start, end, keys);
     if (hidden != null) {
+      // one pass over the scores (a cast, a product and a sum took three); the mask broadcasts over [batch, kvHeads, group]
       DataType type = Casts.typeOf(scores);
-      scores = scores.add(hidden.toType(type, false).mul(Casts.lowest(type))); // the mask broadcasts over [batch, kvHeads, group]
+      Shape shape = scores.getShape();
+      NDArray lowest = m.full(new Shape(), Casts.lowest(type), type);
+      scores = NDArrays.where(hidden.broadcast(shape), lowest.broadcast(shape), scores);
     }
     NDArray probabilities = Casts.to(scores.softmax(-1), valueType, recording);
     return probabilities.matMul(values);

@@ -28,6 +28,7 @@ import org.longctx.positional.RotaryEmbedding.CosSin;
  * @param kernel computes attention
  * @param nativeLayerOps RMSNorm, the rope and SwiGLU's gate as one native call each ({@link LlamaModel#nativeLayerOps})
  * @param attentionChunk queries per attention chunk; 0 = sized by {@link LlamaModel#SCORE_BUDGET_ELEMENTS}
+ *     ({@link LlamaModel#CPU_INFERENCE_SCORE_BUDGET_ELEMENTS} for inference on a CPU)
  * @param heads query heads, to size chunks
  * @param recording whether autograd records this call (the parameters take gradients)
  */
@@ -45,7 +46,10 @@ public record ForwardPass(NDManager manager, RotaryEmbedding rotary, Precision p
       chunk = Math.min(attentionChunk, queries);
     } else {
       long perQuery = batch * heads * keys * kernel.tablesPerQuery(inputs);
-      chunk = Math.max(1, Math.min(queries, LlamaModel.SCORE_BUDGET_ELEMENTS / Math.max(1, perQuery)));
+      long budget = recording || manager.getDevice().isGpu()
+          ? LlamaModel.SCORE_BUDGET_ELEMENTS
+          : LlamaModel.CPU_INFERENCE_SCORE_BUDGET_ELEMENTS;
+      chunk = Math.max(1, Math.min(queries, budget / Math.max(1, perQuery)));
     }
     if (inputs.maxQueriesPerChunk() > 0) {
       chunk = Math.min(chunk, inputs.maxQueriesPerChunk());

@@ -59,6 +59,18 @@ public final class LlamaModel implements AutoCloseable {
   /** Auto chunk size keeps one chunk's scores under this many elements (256 MB in float32). */
   public static final long SCORE_BUDGET_ELEMENTS = 1L << 26;
 
+  /**
+   * The auto chunk budget for inference on a CPU (nothing recorded): 16 MB of float32 scores.
+   * Why: glibc serves an allocation above its largest mmap threshold (32 MiB on 64-bit, a
+   * ceiling {@code MALLOC_MMAP_THRESHOLD_} cannot raise) with a fresh mapping, so a larger score
+   * table is mapped, page-faulted in and unmapped again for every chunk and every layer.
+   * Measured on the tiny model (4 heads) with one 2048-token document, one chunk of 2048
+   * queries: 4.5 CPU-seconds and 877k page faults; chunks of 512: 0.4 s, the same
+   * log-likelihoods to the last bit (docs/eval.md). Training keeps {@link #SCORE_BUDGET_ELEMENTS}:
+   * its chunking, and with it the trained weights to the last bit, stay as they were.
+   */
+  public static final long CPU_INFERENCE_SCORE_BUDGET_ELEMENTS = 1L << 22;
+
   /** New tokens per pass when a long input is fed through a {@link KvCache} (see {@link #setPrefillSegment}). */
   public static final int DEFAULT_PREFILL_SEGMENT = 2048;
 
@@ -282,7 +294,10 @@ public final class LlamaModel implements AutoCloseable {
     this.nativeLayerOps = on;
   }
 
-  /** Queries per attention chunk; 0 = chosen per input so one chunk's scores stay under {@link #SCORE_BUDGET_ELEMENTS}. */
+  /**
+   * Queries per attention chunk; 0 = chosen per input so one chunk's scores stay under
+   * {@link #SCORE_BUDGET_ELEMENTS} ({@link #CPU_INFERENCE_SCORE_BUDGET_ELEMENTS} for inference on a CPU).
+   */
   public int attentionChunk() {
     return attentionChunk;
   }
