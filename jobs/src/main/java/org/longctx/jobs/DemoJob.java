@@ -38,9 +38,10 @@ import org.longctx.trainer.recipes.StopSignal;
 /**
  * The project's main job in one command: makes held-out documents and prepares them on the
  * embedded Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a
- * Hugging Face folder, searches LongRoPE factors, gives the base model FoT memory layers, evaluates the methods of {@link DemoMethod#ALL}
- * on the same prompts and documents, checks each one's claim and writes the report — each stage
- * through the same code as its own subcommand, in this process.
+ * Hugging Face folder, searches LongRoPE factors, trains FoT memory layers into the base model,
+ * evaluates the methods of {@link DemoMethod#ALL} on the same prompts and documents, checks each
+ * one's claim and writes the report — each stage through the same code as its own subcommand, in
+ * this process.
  *
  * <pre>Usage: longctx demo [--config X.yaml] [--set key=value]...</pre>
  */
@@ -296,14 +297,14 @@ public final class DemoJob {
         }
         seconds.put("pose", done(out, t));
 
-        // 7. export the PoSE model
+        // 8. export the PoSE model
         t = stage(out, "export", "Hugging Face folder with the trained rope");
         HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
             "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
         out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
         seconds.put("export", done(out, t));
 
-        // 8. evaluation of the methods on trained models, once the evaluation beside PoSE is done
+        // 9. evaluation of the methods on trained models, once the stages beside PoSE are done
         early = awaitBesidePose(besidePose, out);
         t = stage(out, "eval-trained", "passkey and perplexity by length for the methods on trained models");
         List<EvalConfig.Method> trained = demoMethods(staged, early.searched(), layout).stream().filter(m -> !m.model().isEmpty()).toList();
@@ -320,7 +321,7 @@ public final class DemoJob {
       results = EvalJob.assemble(spark.sparkContext().master(), parts, facts);
     }
 
-    // 8. report
+    // 10. report
     t = stage(out, "report", "results.json, report.html, charts");
     List<Path> files = EvalReport.write(results, layout.report(), config.name());
     seconds.put("report", done(out, t));
