@@ -169,12 +169,22 @@ public final class DemoJob {
 
     /** What every run replaces (the trained base is kept for the next run). */
     List<Path> owned() {
-      return List.of(tokenizer, synth, prepared, pose, poseHf, search, report, fot, root.resolve("demo.json"));
+      return List.of(tokenizer, synth, prepared, pose, poseHf, search, report, fot, fotConfig(), fotLog(), root.resolve("demo.json"));
     }
 
     /** The FoT model's Hugging Face folder (the fot stage exports at its end). */
     Path fotHf() {
       return fot.resolve("hf");
+    }
+
+    /** The FoT stage's config, as its training process reads it. */
+    Path fotConfig() {
+      return root.resolve("fot.yaml");
+    }
+
+    /** The FoT training process's output. */
+    Path fotLog() {
+      return root.resolve("fot.log");
     }
 
     /** The Hugging Face folder of a base model the demo trained. */
@@ -271,7 +281,8 @@ public final class DemoJob {
       stageOverrides.add("model.path=" + quoted(Path.of(baseModel).toAbsolutePath()));
       staged = ConfigLoader.parse(yaml, source, stageOverrides);
       // checked now, not after PoSE: a bad --fot-set ends the demo before it trains
-      ExperimentConfig fot = fotConfig(layout, Path.of(baseModel).toAbsolutePath(), fotOverrides);
+      List<String> fotSets = fotOverrides(layout, Path.of(baseModel).toAbsolutePath(), fotOverrides);
+      ExperimentConfig fot = fotConfig(fotSets);
       int window = baseWindow(baseModel);
 
       // 4–7 side by side: PoSE trains on this thread with one CPU thread (train.cpu_threads, for
@@ -286,7 +297,7 @@ public final class DemoJob {
       });
       t = stage(out, "pose", "PoSE fine-tuning, " + config.train().steps() + " steps of " + config.train().batchSize() + " × "
           + config.train().seqLen() + " tokens with positions up to " + lt + " (the search, the base model's evaluation and FoT run beside it)");
-      Future<BesidePose> besidePose = beside.submit(() -> besidePose(spark, base, fot, window, layout, out));
+      Future<BesidePose> besidePose = beside.submit(() -> besidePose(spark, base, fot, fotSets, window, layout, out));
       List<EvalJob.Outputs> later;
       BesidePose early;
       try {
@@ -362,8 +373,8 @@ public final class DemoJob {
    * the FoT fine-tune, which trains on one thread like PoSE and so goes after the evaluation's
    * Spark tasks, which take every core PoSE leaves.
    */
-  private static BesidePose besidePose(SparkSession spark, ExperimentConfig staged, ExperimentConfig fot, int window, Layout layout,
-      PrintStream out) throws Exception {
+  private static BesidePose besidePose(SparkSession spark, ExperimentConfig staged, ExperimentConfig fot, List<String> fotSets, int window,
+      Layout layout, PrintStream out) throws Exception {
     Map<String, Double> seconds = new LinkedHashMap<>();
     RopeConfig searched = null;
     if (staged.search().targetLength() > 0) {
@@ -384,10 +395,12 @@ public final class DemoJob {
       seconds.put("eval-base", done(out, "eval-base", t));
     }
     long t = stage(out, "fot", "Focused Transformer fine-tuning, " + fot.train().steps() + " steps of " + fot.train().batchSize() + " × "
-        + fot.train().seqLen() + " tokens, memory layers " + fot.fot().memLayers() + ", beside PoSE");
-    int status = TrainJob.train(fot, false, StopSignal.manual());
+        + fot.train().seqLen() + " tokens, memory layers " + fot.fot().memLayers() + ", beside PoSE in its own process (log: "
+        + layout.fotLog() + ")");
+    Files.writeString(layout.fotConfig(), resource(BUILT_IN_FOT));
+    int status = trainInChildProcess(layout.fotConfig(), fotSets, layout.fotLog());
     if (status != 0) {
-      throw new IllegalStateException("fot: training stopped early (status " + status + ")");
+      throw new IllegalStateException("fot: training failed (status " + status + "); its log: " + layout.fotLog());
     }
     seconds.put("fot", done(out, "fot", t));
     return new BesidePose(searched, outputs, seconds);
@@ -450,18 +463,47 @@ public final class DemoJob {
   }
 
   /**
-   * configs/train-tiny-fot.yaml (built in) on {@code base}, writing into OUT/fot and exporting
-   * OUT/fot/hf at its end, with {@code overrides} ({@code --fot-set}) last.
+   * The overrides of the FoT stage on configs/train-tiny-fot.yaml (built in): train {@code base},
+   * write into OUT/fot and export OUT/fot/hf at the end, then {@code overrides} ({@code --fot-set}).
    */
-  static ExperimentConfig fotConfig(Layout layout, Path base, List<String> overrides) throws IOException {
+  static List<String> fotOverrides(Layout layout, Path base, List<String> overrides) {
     List<String> all = new ArrayList<>(List.of("model.path=" + quoted(base), "output.dir=" + quoted(layout.fot()),
         "output.overwrite=true", "train.checkpoint_every=0", "train.export_at_end=true"));
     all.addAll(overrides);
-    ExperimentConfig c = ConfigLoader.parse(resource(BUILT_IN_FOT), "configs/train-tiny-fot.yaml (built in) with --fot-set", all);
+    return all;
+  }
+
+  /** The FoT stage's config: configs/train-tiny-fot.yaml (built in) with {@code overrides} ({@link #fotOverrides}). */
+  static ExperimentConfig fotConfig(List<String> overrides) throws IOException {
+    ExperimentConfig c = ConfigLoader.parse(resource(BUILT_IN_FOT), "configs/train-tiny-fot.yaml (built in) with --fot-set", overrides);
     if (!"fot".equals(c.train().recipe())) {
       throw new ConfigException("--fot-set train.recipe: the fot stage runs the fot recipe, got " + c.train().recipe());
     }
     return c;
+  }
+
+  /**
+   * Runs {@code longctx train --config config --set o...} in a child JVM of this one (same Java,
+   * JVM options and class path), its output into {@code log}, and returns its exit status. The
+   * FoT stage trains beside PoSE, but not in this process: DJL allows one gradient collector per
+   * process at a time (a second one fails: "Only one can be collecting at a time"), and starting
+   * one zeroes the gradients of every array of the process, the other training's too.
+   */
+  static int trainInChildProcess(Path config, List<String> overrides, Path log) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Cli.class.getName(), "train", "--config", config.toString()));
+    for (String o : overrides) {
+      command.add("--set");
+      command.add(o);
+    }
+    Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      return child.waitFor();
+    } finally {
+      child.destroy(); // the demo stopped or failed while FoT trained: end its training too
+    }
   }
 
   /** The base model's window: its rope's original length when it names one, else max_position_embeddings (as eval reports it). */
