@@ -59,7 +59,8 @@ public final class DemoJob {
         6. eval-base    beside 4: passkey accuracy and perplexity by length for the methods on the
                         base model (eval.methods: base, yarn, SelfExtend; the searched factors)
         7. fot          beside 4, after 6: Focused Transformer fine-tuning of the base model
-                        (memory layers; configs/train-tiny-fot.yaml, one CPU thread)  OUT/fot/
+                        (memory layers; configs/train-tiny-fot.yaml, one CPU thread, in a child
+                        JVM; its log OUT/fot.log)  OUT/fot/
         8. export       the PoSE model as a Hugging Face folder                OUT/pose-hf/
         9. eval-trained the same for the PoSE and FoT models, on the same prompts and documents
                         (FoT also at 8× the window, the length its claim needs)
