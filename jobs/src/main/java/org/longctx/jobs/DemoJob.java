@@ -38,15 +38,16 @@ import org.longctx.trainer.recipes.StopSignal;
 /**
  * The project's main job in one command: makes held-out documents and prepares them on the
  * embedded Spark, PoSE-fine-tunes the tiny base model to 4× its window, exports the result as a
- * Hugging Face folder, searches LongRoPE factors, evaluates the methods of {@link DemoMethod#ALL}
- * on the same prompts and documents, checks each one's claim and writes the report — each stage
- * through the same code as its own subcommand, in this process.
+ * Hugging Face folder, searches LongRoPE factors, trains FoT memory layers into the base model,
+ * evaluates the methods of {@link DemoMethod#ALL} on the same prompts and documents, checks each
+ * one's claim and writes the report — each stage through the same code as its own subcommand, in
+ * this process.
  *
  * <pre>Usage: longctx demo [--config X.yaml] [--set key=value]...</pre>
  */
 public final class DemoJob {
   static final String USAGE = """
-      Usage: longctx demo [--config X.yaml] [--set key=value]... [--base-steps N] [--retrain-base]
+      Usage: longctx demo [--config X.yaml] [--set key=value]... [--fot-set key=value]... [--base-steps N] [--retrain-base]
 
       Runs the whole pipeline on the embedded Spark, sized for a laptop (2 cores, < 10 minutes):
         1. synth        held-out pass-key and copy documents (the kinds PoSE trains on)  OUT/synth/
@@ -57,15 +58,21 @@ public final class DemoJob {
         5. search       beside 4: LongRoPE's factor search on the base model (search:, small)  OUT/search/
         6. eval-base    beside 4: passkey accuracy and perplexity by length for the methods on the
                         base model (eval.methods: base, yarn, SelfExtend; the searched factors)
-        7. export       the PoSE model as a Hugging Face folder                OUT/pose-hf/
-        8. eval-trained the same for the PoSE model, on the same prompts and documents
-        9. report       results.json, report.html, PNG charts; each method's claim checked  OUT/report/
+        7. fot          beside 4, after 6: Focused Transformer fine-tuning of the base model
+                        (memory layers; configs/train-tiny-fot.yaml, one CPU thread, in a child
+                        JVM; its log OUT/fot.log)  OUT/fot/
+        8. export       the PoSE model as a Hugging Face folder                OUT/pose-hf/
+        9. eval-trained the same for the PoSE and FoT models, on the same prompts and documents
+                        (FoT also at 8× the window, the length its claim needs)
+       10. report       results.json, report.html, PNG charts; each method's claim checked  OUT/report/
       OUT is output.dir (runs/demo). Each run starts these folders afresh, except a base model
       trained by an earlier run (OUT/base/hf), which is reused unless --retrain-base.
 
       Without --config the settings are the copy of configs/demo.yaml built into longctx.
       --set overrides any key, e.g. --set train.steps=20 --set eval.trials=2
       --set model.path=DIR   start from this base model instead of training one
+      --fot-set key=value    overrides a key of the FoT stage's config (configs/train-tiny-fot.yaml,
+                             built in), e.g. --fot-set train.steps=100
       --base-steps N         pretraining steps when the demo trains the base (default 200;
                              configs/train-tiny-pretrain.yaml runs 300)
       --retrain-base         train the base again even if OUT/base/hf exists
@@ -73,17 +80,20 @@ public final class DemoJob {
 
   public static final Subcommand COMMAND = new Subcommand(
       "demo", USAGE,
-      Set.of("--retrain-base"), Set.of("--config", "--set", "--base-steps"), DemoJob::run);
+      Set.of("--retrain-base"), Set.of("--config", "--set", "--fot-set", "--base-steps"), DemoJob::run);
 
   /** The built-in settings: configs/demo.yaml, copied into the jar at build time. */
   static final String BUILT_IN_CONFIG = "/org/longctx/jobs/demo.yaml";
   /** How the demo trains a base model when model.path is empty: configs/train-tiny-pretrain.yaml, built in. */
   static final String BUILT_IN_PRETRAIN = "/org/longctx/jobs/train-tiny-pretrain.yaml";
+  /** How the demo gives the base model memory layers: configs/train-tiny-fot.yaml, built in. */
+  static final String BUILT_IN_FOT = "/org/longctx/jobs/train-tiny-fot.yaml";
   /** Pretraining steps of a base the demo trains (the config's 300 do not fit the demo's time). */
   static final int DEFAULT_BASE_STEPS = 200;
 
   /** The demo's stages, for the progress lines. */
-  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "search", "eval-base", "export", "eval-trained", "report");
+  static final List<String> STAGES = List.of("synth", "prepare", "base", "pose", "search", "eval-base", "fot", "export", "eval-trained",
+      "report");
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -113,7 +123,7 @@ public final class DemoJob {
     if (baseSteps < 1) {
       throw new UsageException("--base-steps must be >= 1, got " + baseSteps);
     }
-    return demo(yaml, source, overrides, new BaseOptions(baseSteps, args.flag("--retrain-base")), System.out);
+    return demo(yaml, source, overrides, new BaseOptions(baseSteps, args.flag("--retrain-base")), args.values("--fot-set"), System.out);
   }
 
   /** Set by bin/longctx to the project folder, where the committed models/ live. */
@@ -150,16 +160,32 @@ public final class DemoJob {
   }
 
   /** What the demo made, where. */
-  record Layout(Path root, Path tokenizer, Path synth, Path prepared, Path base, Path pose, Path poseHf, Path search, Path report) {
+  record Layout(Path root, Path tokenizer, Path synth, Path prepared, Path base, Path pose, Path poseHf, Path search, Path report,
+      Path fot) {
     static Layout under(Path root) {
       Path r = root.toAbsolutePath().normalize();
       return new Layout(r, r.resolve("tokenizer"), r.resolve("synth"), r.resolve("prepared"), r.resolve("base"),
-          r.resolve("pose"), r.resolve("pose-hf"), r.resolve("search"), r.resolve("report"));
+          r.resolve("pose"), r.resolve("pose-hf"), r.resolve("search"), r.resolve("report"), r.resolve("fot"));
     }
 
     /** What every run replaces (the trained base is kept for the next run). */
     List<Path> owned() {
-      return List.of(tokenizer, synth, prepared, pose, poseHf, search, report, root.resolve("demo.json"));
+      return List.of(tokenizer, synth, prepared, pose, poseHf, search, report, fot, fotConfig(), fotLog(), root.resolve("demo.json"));
+    }
+
+    /** The FoT model's Hugging Face folder (the fot stage exports at its end). */
+    Path fotHf() {
+      return fot.resolve("hf");
+    }
+
+    /** The FoT stage's config, as its training process reads it. */
+    Path fotConfig() {
+      return root.resolve("fot.yaml");
+    }
+
+    /** The FoT training process's output. */
+    Path fotLog() {
+      return root.resolve("fot.log");
     }
 
     /** The Hugging Face folder of a base model the demo trained. */
@@ -172,8 +198,11 @@ public final class DemoJob {
    * Runs every stage. Stage configs are the demo's config with the folders of {@link Layout}
    * laid over it as {@code --set} overrides, so each stage reads exactly what the previous
    * one wrote.
+   *
+   * @param fotOverrides {@code --fot-set}: overrides of the fot stage's config (configs/train-tiny-fot.yaml)
    */
-  static int demo(String yaml, String source, List<String> overrides, BaseOptions baseOptions, PrintStream out) throws Exception {
+  static int demo(String yaml, String source, List<String> overrides, BaseOptions baseOptions, List<String> fotOverrides,
+      PrintStream out) throws Exception {
     long start = System.nanoTime();
     ExperimentConfig config = ConfigLoader.parse(yaml, source, overrides);
     Layout layout = Layout.under(Path.of(config.output().resolveDir(config.name())));
@@ -252,10 +281,15 @@ public final class DemoJob {
       seconds.put("base", done(out, t));
       stageOverrides.add("model.path=" + quoted(Path.of(baseModel).toAbsolutePath()));
       staged = ConfigLoader.parse(yaml, source, stageOverrides);
+      // checked now, not after PoSE: a bad --fot-set ends the demo before it trains
+      List<String> fotSets = fotOverrides(layout, Path.of(baseModel).toAbsolutePath(), fotOverrides);
+      ExperimentConfig fot = fotConfig(fotSets);
+      int window = baseWindow(baseModel);
 
-      // 4–6 side by side: PoSE trains on this thread with one CPU thread (train.cpu_threads, for
+      // 4–7 side by side: PoSE trains on this thread with one CPU thread (train.cpu_threads, for
       // reproducible weights), so a second thread runs the LongRoPE search and evaluates the methods on
-      // the base model as Spark tasks on the cores training leaves; the PoSE model is evaluated after.
+      // the base model as Spark tasks on the cores training leaves, then trains FoT (one thread too)
+      // on the core the evaluation leaves; the PoSE and FoT models are evaluated after.
       ExperimentConfig base = staged;
       ExecutorService beside = Executors.newSingleThreadExecutor(r -> {
         Thread thread = new Thread(r, "demo-beside-pose");
@@ -263,9 +297,9 @@ public final class DemoJob {
         return thread;
       });
       t = stage(out, "pose", "PoSE fine-tuning, " + config.train().steps() + " steps of " + config.train().batchSize() + " × "
-          + config.train().seqLen() + " tokens with positions up to " + lt + " (the search and the base model's evaluation run beside it)");
-      Future<BesidePose> besidePose = beside.submit(() -> searchAndEvaluateBase(spark, base, layout, out));
-      EvalJob.Outputs later;
+          + config.train().seqLen() + " tokens with positions up to " + lt + " (the search, the base model's evaluation and FoT run beside it)");
+      Future<BesidePose> besidePose = beside.submit(() -> besidePose(spark, base, fot, fotSets, window, layout, out));
+      List<EvalJob.Outputs> later;
       BesidePose early;
       try {
         int status = TrainJob.train(staged, false, StopSignal.manual());
@@ -275,18 +309,18 @@ public final class DemoJob {
         }
         seconds.put("pose", done(out, t));
 
-        // 7. export the PoSE model
+        // 8. export the PoSE model
         t = stage(out, "export", "Hugging Face folder with the trained rope");
         HfExport.Result exported = HfExport.export(Storage.path(layout.pose().resolve("checkpoints")), Storage.path(layout.poseHf()),
             "float32", HfExport.parseSize("5GB"), Storage.path(layout.tokenizer()), Storage.defaultConf());
         out.println("  " + exported.folder() + ": " + String.join(", ", exported.files()));
         seconds.put("export", done(out, t));
 
-        // 8. evaluation of the methods on trained models, once the evaluation beside PoSE is done
+        // 9. evaluation of the methods on trained models, once the stages beside PoSE are done
         early = awaitBesidePose(besidePose, out);
         t = stage(out, "eval-trained", "passkey and perplexity by length for the methods on trained models");
         List<EvalConfig.Method> trained = demoMethods(staged, early.searched(), layout).stream().filter(m -> !m.model().isEmpty()).toList();
-        later = trained.isEmpty() ? null : EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(trained))), out);
+        later = evaluate(spark, staged, trained, window, out);
         seconds.put("eval-trained", done(out, t));
       } finally {
         beside.shutdownNow();
@@ -294,17 +328,12 @@ public final class DemoJob {
       early.seconds().forEach(seconds::put);
       Map<String, Object> facts = new LinkedHashMap<>();
       GitCommit.of(Path.of("")).ifPresent(c -> facts.put("commit", c));
-      List<EvalJob.Outputs> parts = new ArrayList<>();
-      if (early.outputs() != null) {
-        parts.add(early.outputs());
-      }
-      if (later != null) {
-        parts.add(later);
-      }
+      List<EvalJob.Outputs> parts = new ArrayList<>(early.outputs());
+      parts.addAll(later);
       results = EvalJob.assemble(spark.sparkContext().master(), parts, facts);
     }
 
-    // 8. report
+    // 10. report
     t = stage(out, "report", "results.json, report.html, charts");
     List<Path> files = EvalReport.write(results, layout.report(), config.name());
     seconds.put("report", done(out, t));
@@ -327,6 +356,7 @@ public final class DemoJob {
     out.println("  results:      " + layout.report().resolve(EvalReport.RESULTS));
     out.println("  charts:       " + files.stream().filter(f -> f.toString().endsWith(".png")).map(f -> f.getFileName().toString()).toList());
     out.println("  PoSE model:   " + layout.poseHf() + "  (Hugging Face folder; checkpoints in " + layout.pose().resolve("checkpoints") + ")");
+    out.println("  FoT model:    " + layout.fotHf() + "  (Hugging Face folder, LongLLaMA's format)");
     out.println("  training log: " + layout.pose().resolve("metrics.jsonl"));
     out.println("  data:         " + layout.synth() + " → " + layout.prepared());
     return 0;
@@ -334,14 +364,18 @@ public final class DemoJob {
 
   /**
    * What ran beside PoSE: the searched LongRoPE factors (null when the search was skipped), the
-   * evaluation of the methods on the base model (null when there were none), and the stages'
-   * seconds.
+   * evaluation of the methods on the base model (one part per set of passkey lengths; none when
+   * there were no methods), and the stages' seconds.
    */
-  record BesidePose(RopeConfig searched, EvalJob.Outputs outputs, Map<String, Double> seconds) {}
+  record BesidePose(RopeConfig searched, List<EvalJob.Outputs> outputs, Map<String, Double> seconds) {}
 
-  /** Stages 5 and 6, on the thread beside PoSE: LongRoPE's search, then the methods on the base model. */
-  private static BesidePose searchAndEvaluateBase(SparkSession spark, ExperimentConfig staged, Layout layout, PrintStream out)
-      throws Exception {
+  /**
+   * Stages 5–7, on the thread beside PoSE: LongRoPE's search, the methods on the base model, then
+   * the FoT fine-tune, which trains on one thread like PoSE and so goes after the evaluation's
+   * Spark tasks, which take every core PoSE leaves.
+   */
+  private static BesidePose besidePose(SparkSession spark, ExperimentConfig staged, ExperimentConfig fot, List<String> fotSets, int window,
+      Layout layout, PrintStream out) throws Exception {
     Map<String, Double> seconds = new LinkedHashMap<>();
     RopeConfig searched = null;
     if (staged.search().targetLength() > 0) {
@@ -355,13 +389,46 @@ public final class DemoJob {
       seconds.put("search", done(out, "search", t));
     }
     List<EvalConfig.Method> onBase = demoMethods(staged, searched, layout).stream().filter(m -> m.model().isEmpty()).toList();
-    EvalJob.Outputs outputs = null;
+    List<EvalJob.Outputs> outputs = List.of();
     if (!onBase.isEmpty()) {
       long t = stage(out, "eval-base", "passkey and perplexity by length for the methods on the base model, beside PoSE");
-      outputs = EvalJob.run(spark, EvalJob.prepare(withEval(staged, staged.eval().withMethods(onBase))), out);
+      outputs = evaluate(spark, staged, onBase, window, out);
       seconds.put("eval-base", done(out, "eval-base", t));
     }
+    long t = stage(out, "fot", "Focused Transformer fine-tuning, " + fot.train().steps() + " steps of " + fot.train().batchSize() + " × "
+        + fot.train().seqLen() + " tokens, memory layers " + fot.fot().memLayers() + ", beside PoSE in its own process (log: "
+        + layout.fotLog() + ")");
+    Files.writeString(layout.fotConfig(), resource(BUILT_IN_FOT));
+    int status = trainInChildProcess(layout.fotConfig(), fotSets, layout.fotLog());
+    if (status != 0) {
+      throw new IllegalStateException("fot: training failed (status " + status + "); its log: " + layout.fotLog());
+    }
+    seconds.put("fot", done(out, "fot", t));
     return new BesidePose(searched, outputs, seconds);
+  }
+
+  /**
+   * Evaluates {@code methods}, each at the passkey lengths its entry needs
+   * ({@link DemoMethod#passkeyLengths}): one evaluation per set of lengths, in the methods' order
+   * (a method whose claim needs a longer prompt gets it alone; the others share the grid).
+   */
+  static List<EvalJob.Outputs> evaluate(SparkSession spark, ExperimentConfig staged, List<EvalConfig.Method> methods, int window,
+      PrintStream out) throws Exception {
+    List<EvalJob.Outputs> parts = new ArrayList<>();
+    for (Map.Entry<List<Integer>, List<EvalConfig.Method>> part : byPasskeyLengths(methods, staged.eval().lengths(), window).entrySet()) {
+      EvalConfig eval = staged.eval().withLengths(part.getKey()).withMethods(part.getValue());
+      parts.add(EvalJob.run(spark, EvalJob.prepare(withEval(staged, eval)), out));
+    }
+    return parts;
+  }
+
+  /** {@code methods} grouped by the passkey lengths their entries need, in the methods' order. */
+  static Map<List<Integer>, List<EvalConfig.Method>> byPasskeyLengths(List<EvalConfig.Method> methods, List<Integer> lengths, int window) {
+    Map<List<Integer>, List<EvalConfig.Method>> groups = new LinkedHashMap<>();
+    for (EvalConfig.Method m : methods) {
+      groups.computeIfAbsent(DemoMethod.passkeyLengths(DemoMethod.ALL, m.name(), lengths, window), k -> new ArrayList<>()).add(m);
+    }
+    return groups;
   }
 
   /** The result of the thread beside PoSE, saying so when the demo waits for it. */
@@ -378,7 +445,7 @@ public final class DemoJob {
 
   /** The demo's methods ({@link DemoMethod#ALL}) for this run. */
   static List<EvalConfig.Method> demoMethods(ExperimentConfig staged, RopeConfig searched, Layout layout) {
-    return DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(staged.eval().methods(), searched, layout.poseHf()));
+    return DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(staged.eval().methods(), searched, layout.poseHf(), layout.fotHf()));
   }
 
   /** {@code c} with {@code eval} as its eval section. */
@@ -394,6 +461,56 @@ public final class DemoJob {
     return ConfigLoader.parse(resource(BUILT_IN_PRETRAIN), source,
         List.of("output.dir=" + quoted(layout.base()), "output.overwrite=true", "train.steps=" + steps,
             "train.warmup_steps=" + warmup, "train.checkpoint_every=0"));
+  }
+
+  /**
+   * The overrides of the FoT stage on configs/train-tiny-fot.yaml (built in): train {@code base},
+   * write into OUT/fot and export OUT/fot/hf at the end, then {@code overrides} ({@code --fot-set}).
+   */
+  static List<String> fotOverrides(Layout layout, Path base, List<String> overrides) {
+    List<String> all = new ArrayList<>(List.of("model.path=" + quoted(base), "output.dir=" + quoted(layout.fot()),
+        "output.overwrite=true", "train.checkpoint_every=0", "train.export_at_end=true"));
+    all.addAll(overrides);
+    return all;
+  }
+
+  /** The FoT stage's config: configs/train-tiny-fot.yaml (built in) with {@code overrides} ({@link #fotOverrides}). */
+  static ExperimentConfig fotConfig(List<String> overrides) throws IOException {
+    ExperimentConfig c = ConfigLoader.parse(resource(BUILT_IN_FOT), "configs/train-tiny-fot.yaml (built in) with --fot-set", overrides);
+    if (!"fot".equals(c.train().recipe())) {
+      throw new ConfigException("--fot-set train.recipe: the fot stage runs the fot recipe, got " + c.train().recipe());
+    }
+    return c;
+  }
+
+  /**
+   * Runs {@code longctx train --config config --set o...} in a child JVM of this one (same Java,
+   * JVM options and class path), its output into {@code log}, and returns its exit status. The
+   * FoT stage trains beside PoSE, but not in this process: DJL allows one gradient collector per
+   * process at a time (a second one fails: "Only one can be collecting at a time"), and starting
+   * one zeroes the gradients of every array of the process, the other training's too.
+   */
+  static int trainInChildProcess(Path config, List<String> overrides, Path log) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Cli.class.getName(), "train", "--config", config.toString()));
+    for (String o : overrides) {
+      command.add("--set");
+      command.add(o);
+    }
+    Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      return child.waitFor();
+    } finally {
+      child.destroy(); // the demo stopped or failed while FoT trained: end its training too
+    }
+  }
+
+  /** The base model's window: its rope's original length when it names one, else max_position_embeddings (as eval reports it). */
+  private static int baseWindow(String location) throws IOException {
+    var conf = Storage.defaultConf();
+    return EvalJob.originalWindow(EvalJob.modelFolder(location, "model.path", conf), null, conf);
   }
 
   /**

@@ -29,8 +29,9 @@ record DemoMethod(String name, String label, Function<Stages, Optional<EvalConfi
    * @param configured {@code eval.methods} of the demo's config (inference-time extensions of the base)
    * @param searched the LongRoPE factors the search stage found, or null when it was skipped
    * @param poseModel the PoSE model's Hugging Face folder
+   * @param fotModel the FoT model's Hugging Face folder
    */
-  record Stages(List<EvalConfig.Method> configured, RopeConfig searched, Path poseModel) {
+  record Stages(List<EvalConfig.Method> configured, RopeConfig searched, Path poseModel, Path fotModel) {
     /** The configured method named {@code name}. */
     Optional<EvalConfig.Method> configured(String name) {
       return configured.stream().filter(m -> m.name().equals(name)).findFirst();
@@ -43,7 +44,9 @@ record DemoMethod(String name, String label, Function<Stages, Optional<EvalConfi
    * beyond the window (perplexity at 4× below the base's); SelfExtend and the PoSE fine-tune
    * retrieve at 4× the window; LongRoPE's searched factors, training-free, beat a uniform rule
    * (the paper: PI; here the stronger YaRN row) in perplexity at 4× — not passkey retrieval,
-   * which LongRoPE reaches only after fine-tuning (docs/methods.md §6).
+   * which LongRoPE reaches only after fine-tuning (docs/methods.md §6); the FoT fine-tune reads
+   * any length through its memory layers and retrieves at 8× the window, a length only its claim
+   * needs (docs/fot.md).
    */
   static final List<DemoMethod> ALL = List.of(
       configured("base", "base model", new Claim.RetrievesOnlyInsideWindow(0.90, 0.10)),
@@ -54,7 +57,10 @@ record DemoMethod(String name, String label, Function<Stages, Optional<EvalConfi
           new Claim.PerplexityBelow("yarn", 4)),
       new DemoMethod("pose", "PoSE fine-tune to 4× the window",
           s -> Optional.of(new EvalConfig.Method("pose", s.poseModel().toString(), null, null)),
-          new Claim.PasskeyAtLeast(4, 0.90)));
+          new Claim.PasskeyAtLeast(4, 0.90)),
+      new DemoMethod("fot", "FoT fine-tune, memory layers",
+          s -> Optional.of(new EvalConfig.Method("fot", s.fotModel().toString(), null, null)),
+          new Claim.PasskeyAtLeast(8, 0.90)));
 
   /** A method of {@code eval.methods} (the demo's config), found by name. */
   static DemoMethod configured(String name, String label, Claim claim) {
@@ -71,6 +77,21 @@ record DemoMethod(String name, String label, Function<Stages, Optional<EvalConfi
       entry.method().apply(stages).filter(m -> out.stream().noneMatch(o -> o.name().equals(m.name()))).ifPresent(out::add);
     }
     return out;
+  }
+
+  /**
+   * The passkey lengths to evaluate {@code method} at: {@code lengths} ({@code eval.lengths})
+   * and those its entry's claim needs beyond them, in increasing order, so a claim at 8× the
+   * window costs 8× prompts for its own method only.
+   *
+   * @param window the base model's window (tokens); 0 when unknown (then {@code lengths})
+   */
+  static List<Integer> passkeyLengths(List<DemoMethod> entries, String method, List<Integer> lengths, int window) {
+    java.util.SortedSet<Integer> out = new java.util.TreeSet<>(lengths);
+    if (window > 0 && !lengths.isEmpty()) {
+      entries.stream().filter(e -> e.name().equals(method)).forEach(e -> out.addAll(e.claim().passkeyLengths(window)));
+    }
+    return List.copyOf(out);
   }
 
   /** The verdicts of {@code entries} on {@code r}, in their order; none when the base window is unknown. */

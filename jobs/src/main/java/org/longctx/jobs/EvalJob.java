@@ -225,11 +225,13 @@ public final class EvalJob {
   /**
    * Scores the outputs of one evaluation run in parts: the same settings and prompts, different
    * methods in each part (the demo evaluates the methods on its base model while PoSE trains,
-   * and the PoSE model after). The methods appear in the parts' order.
+   * and the trained models after), and possibly different passkey lengths (a method evaluated
+   * at a length the others skip; the prompts at a length are the same in every part). The
+   * methods appear in the parts' order.
    *
    * @param master the Spark master the parts ran on, for the report
    * @param facts extra facts for the report's header, shown as given
-   * @throws IllegalArgumentException when the parts' eval settings differ other than in their methods
+   * @throws IllegalArgumentException when the parts' eval settings differ other than in their methods and passkey lengths
    */
   public static EvalResults assemble(String master, List<Outputs> parts, Map<String, Object> facts) {
     if (parts.isEmpty()) {
@@ -237,24 +239,24 @@ public final class EvalJob {
     }
     Prepared first = parts.get(0).prepared();
     ExperimentConfig config = first.config();
-    List<EvalConfig.Method> methods = new ArrayList<>();
-    List<EvalResults.MethodInfo> infos = new ArrayList<>();
-    List<EvalOutput> outputs = new ArrayList<>();
+    EvalConfig shared = config.eval().withMethods(List.of()).withLengths(List.of());
+    List<EvalResults> scored = new ArrayList<>();
     Set<String> executors = new java.util.TreeSet<>();
     int tasks = 0;
     double seconds = 0;
-    for (Outputs part : parts) {
-      EvalConfig eval = part.prepared().config().eval();
-      if (!eval.withMethods(config.eval().methods()).equals(config.eval())) {
-        throw new IllegalArgumentException("parts: an evaluation's parts must share their eval settings but their methods; got "
-            + config.eval() + " and " + eval);
+    try (TextTokenizer tokenizer = TextTokenizer.create(first.tokenizer(), true)) {
+      for (Outputs part : parts) {
+        EvalConfig eval = part.prepared().config().eval();
+        if (!eval.withMethods(List.of()).withLengths(List.of()).equals(shared)) {
+          throw new IllegalArgumentException("parts: an evaluation's parts must share their eval settings but their methods and"
+              + " passkey lengths; got " + config.eval() + " and " + eval);
+        }
+        scored.add(EvalResults.assemble(eval, part.prepared().plan(), part.outputs(), part.prepared().infos(), tokenizer::decode,
+            Map.of()));
+        executors.addAll(part.executors());
+        tasks += part.tasks();
+        seconds += part.seconds();
       }
-      methods.addAll(eval.methods());
-      infos.addAll(part.prepared().infos());
-      outputs.addAll(part.outputs());
-      executors.addAll(part.executors());
-      tasks += part.tasks();
-      seconds += part.seconds();
     }
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("name", config.name());
@@ -267,9 +269,7 @@ public final class EvalJob {
     run.put("tokenizer", first.tokenizer().source());
     run.put("dtype", config.model().dtype());
     run.put("seconds", Math.round(seconds * 100) / 100.0);
-    try (TextTokenizer tokenizer = TextTokenizer.create(first.tokenizer(), true)) {
-      return EvalResults.assemble(config.eval().withMethods(methods), first.plan(), outputs, infos, tokenizer::decode, run);
-    }
+    return EvalResults.combine(scored, run);
   }
 
   /** The model folder behind a location (HF folder, step directory or checkpoint root), qualified. */

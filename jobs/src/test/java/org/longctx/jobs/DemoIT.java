@@ -23,7 +23,8 @@ import org.longctx.trainer.model.ModelWeights;
 
 /**
  * The demo's orchestration end to end, shrunk: the built-in demo config with a random
- * window-128 base model, a few PoSE steps to 512 and a one-prompt-per-cell evaluation. Checks
+ * window-128 base model, a few PoSE steps to 512, a few FoT steps with one memory layer and a
+ * one-prompt-per-cell evaluation. Checks
  * that every stage ran and left what the next one and the user need; the demo's real figures
  * come from running it at full size.
  */
@@ -55,7 +56,10 @@ class DemoIT {
           // 4× the window in both grids, so every method's claim is judged
           "--set", "eval.perplexity_lengths=[128, 512]", "--set", "eval.perplexity_documents=3",
           "--set", "eval.methods=[{name: base}, {name: yarn, rope: {rope_type: yarn, factor: 4.0, original_max_position_embeddings: 128}},"
-              + " {name: self-extend, self_extend: {group_size: 4, window_size: 32}}]"}, print, print);
+              + " {name: self-extend, self_extend: {group_size: 4, window_size: 32}}]",
+          // the FoT stage on the 2-layer, window-128 model: one memory layer, entries and last context within the window
+          "--fot-set", "train.steps=2", "--fot-set", "train.warmup_steps=0", "--fot-set", "train.seq_len=64",
+          "--fot-set", "fot.mem_layers=[1]", "--fot-set", "fot.last_context_length=64"}, print, print);
     } finally {
       System.setOut(stdout);
     }
@@ -74,7 +78,7 @@ class DemoIT {
     assertTrue(Files.exists(out.resolve("pose-hf/tokenizer.json")));
     assertTrue(Files.exists(out.resolve("search/factors.json")), "the LongRoPE search stage wrote its factors");
     JsonNode results = new ObjectMapper().readTree(out.resolve("report/results.json").toFile());
-    List<String> methods = List.of("base", "yarn", "self-extend", "longrope", "pose");
+    List<String> methods = List.of("base", "yarn", "self-extend", "longrope", "pose", "fot");
     assertEquals(methods.size(), results.get("methods").size());
     for (int i = 0; i < methods.size(); i++) {
       assertEquals(methods.get(i), results.at("/methods/" + i + "/name").asText());
@@ -88,7 +92,13 @@ class DemoIT {
         "perplexity on the held-out documents the synth and prepare stages made");
     assertTrue(Files.exists(out.resolve("synth/copy.jsonl.zst")) && Files.exists(out.resolve("synth/passkey.jsonl.zst")),
         "held-out documents of the kinds PoSE trains on");
-    assertEquals(methods.size() * 2, results.at("/passkey/results").size(), "every answer kept");
+    JsonNode fot = new ObjectMapper().readTree(out.resolve("fot/hf/config.json").toFile());
+    assertEquals("[1]", fot.get("mem_layers").toString(), "the FoT stage exported a model with its memory layer");
+    assertEquals(List.of(300, 512, 1024), intList(results.at("/passkey/lengths")), "the grid and FoT's 8× the window");
+    assertEquals(methods.size() * 2 + 1, results.at("/passkey/results").size(), "every answer kept: FoT's at 1024 too");
+    for (JsonNode answer : results.at("/passkey/results")) {
+      assertTrue(answer.get("length").asInt() < 1024 || answer.get("method").asText().equals("fot"), "only FoT at 8×: " + answer);
+    }
     JsonNode summary = new ObjectMapper().readTree(out.resolve("demo.json").toFile());
     assertTrue(summary.at("/seconds/total").asDouble() > 0);
     // one verdict per method but the base, whose claim needs a passkey length inside its window (no prompt fits 128 tokens)
@@ -97,7 +107,14 @@ class DemoIT {
       assertTrue(summary.at("/targets/" + (i - 1)).asText().startsWith("target: " + methods.get(i) + " "), summary.get("targets").toString());
     }
     assertTrue(text.contains("target: pose         passkey at 4× the window (512)"), text);
+    assertTrue(text.contains("target: fot          passkey at 8× the window (1024)"), text);
     assertTrue(text.matches("(?s).*eval: \\d+/\\d+ prompts and document prefixes, 100 % of the work, .* done.*"),
         "progress lines while the eval runs");
+  }
+
+  private static List<Integer> intList(JsonNode array) {
+    List<Integer> out = new java.util.ArrayList<>();
+    array.forEach(n -> out.add(n.asInt()));
+    return out;
   }
 }

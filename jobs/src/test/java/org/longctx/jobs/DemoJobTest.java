@@ -92,17 +92,65 @@ class DemoJobTest {
     EvalConfig.Method extra = EvalConfig.Method.plain("extra");
     RopeConfig factors = RopeConfig.builder("linear").factor(4.0).build();
     Path pose = Path.of("/runs/demo/pose-hf");
-    List<EvalConfig.Method> m = DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(List.of(base, extra), factors, pose));
-    assertEquals(List.of("base", "extra", "longrope", "pose"), m.stream().map(EvalConfig.Method::name).toList(),
+    Path fot = Path.of("/runs/demo/fot/hf");
+    List<EvalConfig.Method> m = DemoMethod.methods(DemoMethod.ALL, new DemoMethod.Stages(List.of(base, extra), factors, pose, fot));
+    assertEquals(List.of("base", "extra", "longrope", "pose", "fot"), m.stream().map(EvalConfig.Method::name).toList(),
         "yarn and self-extend left out of eval.methods: no rows; extra without an entry: a row");
     assertEquals(factors, m.get(2).rope());
     assertEquals("", m.get(2).model(), "the searched factors apply to the base model");
     assertEquals(pose.toString(), m.get(3).model());
+    assertEquals(fot.toString(), m.get(4).model());
     List<EvalConfig.Method> noSearch = DemoMethod.methods(DemoMethod.ALL,
-        new DemoMethod.Stages(List.of(base, EvalConfig.Method.plain("pose")), null, pose));
-    assertEquals(List.of("base", "pose"), noSearch.stream().map(EvalConfig.Method::name).toList(),
+        new DemoMethod.Stages(List.of(base, EvalConfig.Method.plain("pose")), null, pose, fot));
+    assertEquals(List.of("base", "pose", "fot"), noSearch.stream().map(EvalConfig.Method::name).toList(),
         "no search stage: no longrope row; a configured pose is not added twice");
     assertEquals(DemoMethod.ALL.size(), DemoMethod.ALL.stream().map(DemoMethod::name).distinct().count(), "one entry per method");
+  }
+
+  @Test
+  void aMethodWhoseClaimNeedsALongerPromptIsEvaluatedThereAloneAndJudgedThere() {
+    List<Integer> grid = List.of(512, 1024, 2048);
+    assertEquals(List.of(512, 1024, 2048, 4096), DemoMethod.passkeyLengths(DemoMethod.ALL, "fot", grid, 512), "FoT's claim: 8 × 512");
+    assertEquals(grid, DemoMethod.passkeyLengths(DemoMethod.ALL, "pose", grid, 512), "PoSE's 4 × 512 is in the grid");
+    assertEquals(grid, DemoMethod.passkeyLengths(DemoMethod.ALL, "base", grid, 512), "the base's claim reads the grid");
+    assertEquals(grid, DemoMethod.passkeyLengths(DemoMethod.ALL, "extra", grid, 512), "no entry: the grid");
+    assertEquals(List.of(300, 512, 1024), DemoMethod.passkeyLengths(DemoMethod.ALL, "fot", List.of(512, 300), 128));
+    assertEquals(grid, DemoMethod.passkeyLengths(DemoMethod.ALL, "fot", grid, 0), "window unknown: the grid");
+
+    List<EvalConfig.Method> methods = List.of(EvalConfig.Method.plain("pose"), EvalConfig.Method.plain("fot"),
+        EvalConfig.Method.plain("extra"));
+    Map<List<Integer>, List<EvalConfig.Method>> parts = DemoJob.byPasskeyLengths(methods, grid, 512);
+    assertEquals(List.of(grid, List.of(512, 1024, 2048, 4096)), List.copyOf(parts.keySet()));
+    assertEquals(List.of("pose", "extra"), parts.get(grid).stream().map(EvalConfig.Method::name).toList());
+
+    // the two parts, scored apart, as the demo assembles them: the base and PoSE at the grid, FoT also at 4096
+    EvalResults r = EvalResults.combine(List.of(
+        results(List.of("base", "pose"), grid, new int[][] {{10, 0, 0}, {10, 10, 9}}),
+        results(List.of("fot"), List.of(512, 1024, 2048, 4096), new int[][] {{10, 9, 8, 9}})), Map.of());
+    assertEquals(List.of(512, 1024, 2048, 4096), r.passkeyLengths());
+    assertEquals(grid, r.passkeyLengths("base"));
+    assertEquals(List.of("base", "pose", "fot"), r.methodNames());
+    assertEquals(10 * (3 + 3 + 4), r.passkey().size(), "every answer kept");
+    assertTrue(Double.isNaN(r.passkeyAccuracy("base", 4096)), "no prompt of the base at 4096");
+    assertEquals(0.9, r.passkeyAccuracy("fot", 4096), 1e-12);
+
+    List<String> v = DemoJob.verdicts(r);
+    assertEquals(3, v.size(), v.toString());
+    assertTrue(v.get(0).startsWith("target: base") && v.get(0).contains("100% / 0%") && v.get(0).endsWith("met)"),
+        "the base judged on its own lengths, not on FoT's 4096: " + v.get(0));
+    assertTrue(v.get(1).startsWith("target: pose") && v.get(1).contains("(2048)") && v.get(1).contains("90%"), v.get(1));
+    assertTrue(v.get(2).startsWith("target: fot") && v.get(2).contains("passkey at 8× the window (4096)") && v.get(2).contains("90%")
+        && v.get(2).endsWith("met)"), v.get(2));
+    EvalResults noFotAt4096 = EvalResults.combine(List.of(results(List.of("base", "pose"), List.of(512, 1024, 2048, 4096),
+        new int[][] {{10, 0, 0, 0}, {10, 10, 9, 0}}), results(List.of("fot"), grid, new int[][] {{10, 9, 8}})), Map.of());
+    assertEquals(2, DemoJob.verdicts(noFotAt4096).size(), "FoT not measured at 4096: no verdict, though others were");
+
+    String table = EvalJob.summary(r);
+    assertTrue(table.lines().anyMatch(l -> l.matches("\\s+base\\s+100%\\s+0%\\s+0%\\s+-")), table);
+    assertTrue(table.lines().anyMatch(l -> l.matches("\\s+fot\\s+100%\\s+90%\\s+80%\\s+90%")), table);
+    EvalResults read = EvalResults.fromJson(r.toJson());
+    assertEquals(r.passkey(), read.passkey(), "results.json keeps every answer");
+    assertEquals(grid, read.passkeyLengths("pose"));
   }
 
   @Test

@@ -119,6 +119,15 @@ public record EvalConfig(
         tokenizer, methods);
   }
 
+  /**
+   * These settings with {@code lengths} as the passkey lengths; perplexity stays at
+   * {@link #resolvedPerplexityLengths()} (the demo evaluates a method at a length the others skip).
+   */
+  public EvalConfig withLengths(List<Integer> lengths) {
+    return new EvalConfig(lengths, seed, depths, trials, keyDigits, resolvedPerplexityLengths(), perplexityDocuments, perplexityData,
+        addBos, tokenizer, methods);
+  }
+
   /** The lengths at which perplexity is measured: {@code perplexity_lengths}, else {@code lengths}. */
   public List<Integer> resolvedPerplexityLengths() {
     return perplexityLengths.isEmpty() ? lengths : perplexityLengths;

@@ -118,8 +118,41 @@ public record EvalResults(
         config.perplexityData(), perplexity, run);
   }
 
+  /**
+   * Parts of one evaluation scored apart, as one: the same settings but their methods and
+   * passkey lengths (the demo evaluates a method at a length the others skip). Methods and rows
+   * keep the parts' order; the passkey lengths are all the parts' lengths in increasing order, a
+   * method without prompts at one of them has no figure there.
+   *
+   * @param run facts about the whole run, replacing the parts'
+   */
+  public static EvalResults combine(List<EvalResults> parts, Map<String, Object> run) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("parts: nothing to combine");
+    }
+    List<MethodInfo> methods = new ArrayList<>();
+    java.util.SortedSet<Integer> lengths = new java.util.TreeSet<>();
+    List<PasskeyResult> passkey = new ArrayList<>();
+    List<PerplexityResult> perplexity = new ArrayList<>();
+    EvalResults settings = parts.stream().filter(p -> !p.passkeyLengths().isEmpty()).findFirst().orElse(parts.get(0));
+    EvalResults documents = parts.stream().filter(p -> !p.perplexityLengths().isEmpty()).findFirst().orElse(parts.get(0));
+    for (EvalResults part : parts) {
+      methods.addAll(part.methods());
+      lengths.addAll(part.passkeyLengths());
+      passkey.addAll(part.passkey());
+      perplexity.addAll(part.perplexity());
+    }
+    return new EvalResults(methods, List.copyOf(lengths), settings.depths(), settings.trials(), settings.keyDigits(), passkey,
+        documents.perplexityLengths(), documents.perplexityData(), perplexity, run);
+  }
+
   public List<String> methodNames() {
     return methods.stream().map(MethodInfo::name).toList();
+  }
+
+  /** The passkey lengths at which {@code method} answered prompts, in grid order (a method may skip some). */
+  public List<Integer> passkeyLengths(String method) {
+    return passkeyLengths.stream().filter(l -> passkey.stream().anyMatch(r -> r.method().equals(method) && r.length() == l)).toList();
   }
 
   /** Share of correct answers of {@code method} at (length, depth); NaN when there were none. */
