@@ -97,15 +97,9 @@ public final class GpuBench {
         float[] fusedLogits = logitsAndGradients(fused, ids, fusedGrads);
         float[] eagerLogits = logitsAndGradients(eager, ids, eagerGrads);
         double logitError = relative(eagerLogits, fusedLogits);
-        double worstGrad = 0;
-        String worstName = "";
-        for (String name : eagerGrads.keySet()) {
-          double e = relativeL2(eagerGrads.get(name), fusedGrads.get(name));
-          if (e > worstGrad) {
-            worstGrad = e;
-            worstName = name;
-          }
-        }
+        Worst worst = worstGradient(eagerGrads, fusedGrads);
+        double worstGrad = worst.error();
+        String worstName = worst.name();
         double cacheError = cachedDecode(fused, eager, ids);
         boolean ok = logitError <= tolerance && worstGrad <= 2 * tolerance && cacheError <= tolerance;
         failures += ok ? 0 : 1;
@@ -220,6 +214,20 @@ public final class GpuBench {
     System.out.printf("nccl   two ranks on one GPU (threads of one JVM): rank 0 %s; rank 1 %s%n", outcome[0], outcome[1]);
   }
 
+  /** The parameter whose gradient differs most from the reference's (relative L2), and by how much. */
+  private record Worst(String name, double error) {}
+
+  private static Worst worstGradient(Map<String, float[]> reference, Map<String, float[]> other) {
+    Worst worst = new Worst("", 0);
+    for (String name : reference.keySet()) {
+      double e = relativeL2(reference.get(name), other.get(name));
+      if (e > worst.error()) {
+        worst = new Worst(name, e);
+      }
+    }
+    return worst;
+  }
+
   /**
    * RMSNorm, the rope and SwiGLU's gate as one native call each against the DJL operations they
    * replace, both with the fused kernel: the same ATen operations, so equal up to SwiGLU's
@@ -236,15 +244,9 @@ public final class GpuBench {
         Map<String, float[]> nativeGrads = new LinkedHashMap<>();
         Map<String, float[]> djlGrads = new LinkedHashMap<>();
         double logitError = relative(logitsAndGradients(djlOps, ids, djlGrads), logitsAndGradients(fusedOps, ids, nativeGrads));
-        double worstGrad = 0;
-        String worstName = "";
-        for (String name : djlGrads.keySet()) {
-          double e = relativeL2(djlGrads.get(name), nativeGrads.get(name));
-          if (e > worstGrad) {
-            worstGrad = e;
-            worstName = name;
-          }
-        }
+        Worst worst = worstGradient(djlGrads, nativeGrads);
+        double worstGrad = worst.error();
+        String worstName = worst.name();
         boolean ok = fusedOps.nativeLayerOps() && logitError <= tolerance && worstGrad <= 2 * tolerance;
         failures += ok ? 0 : 1;
         System.out.printf("layer ops %-8s native=%s: logits %.2e  worst gradient (relative L2) %.2e (%s)  tolerance %.0e/%.0e  %s%n",
