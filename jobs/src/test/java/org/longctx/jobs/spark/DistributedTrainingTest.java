@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.List;
 import org.apache.spark.SparkConf;
@@ -44,21 +42,14 @@ class DistributedTrainingTest {
     DistributedTraining.checkConfig(TWO, new SparkConf(false).setMaster("yarn").set("spark.executor.cores", "8").set("spark.task.cpus", "8"));
   }
 
-  /** A ring of one replica (no peer to connect to), as a task of a one-task stage would make. */
-  private static RingCollective ringOfOne() throws IOException {
-    ServerSocketChannel listener = Ring.listen("127.0.0.1", 0);
-    InetSocketAddress self = (InetSocketAddress) listener.getLocalAddress();
-    return new RingCollective(Ring.connect(0, List.of(self), listener, new byte[16], Duration.ofSeconds(5), 1 << 20));
-  }
-
   @Test
   void picksTheGradientExchangeByBackendAndDevice() throws IOException {
     // on a CPU executor auto is the ring itself; nccl names what is missing
-    try (RingCollective ring = ringOfOne()) {
+    try (RingCollective ring = new RingCollective(Ring.alone(Duration.ofSeconds(5), 1 << 20))) {
       assertSame(ring, DistributedTraining.Replica.collective(ring, new DistributedConfig(2, "auto", 60, 32, 0), Device.cpu()));
       assertSame(ring, DistributedTraining.Replica.collective(ring, TWO, Device.cpu()));
     }
-    RingCollective ring = ringOfOne();
+    RingCollective ring = new RingCollective(Ring.alone(Duration.ofSeconds(5), 1 << 20));
     String m = assertThrows(IllegalArgumentException.class,
         () -> DistributedTraining.Replica.collective(ring, new DistributedConfig(2, "nccl", 60, 32, 0), Device.cpu())).getMessage();
     assertTrue(m.contains("rank 0 has no GPU") && m.contains("spark.task.resource.gpu.amount=1"), m);

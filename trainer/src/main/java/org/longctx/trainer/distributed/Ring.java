@@ -132,6 +132,11 @@ public final class Ring implements AutoCloseable {
     return secret;
   }
 
+  /** The ring of a run with one replica: no neighbour, every exchange returns this rank's own data. */
+  public static Ring alone(Duration timeout, int bucketBytes) throws IOException {
+    return new Ring(0, 1, timeout, bucketBytes, null, null, List.of());
+  }
+
   /**
    * Joins the ring: connects to rank {@code rank + 1}'s address and accepts rank
    * {@code rank − 1} on {@code listener} (both at once, so no rank waits for another to finish
@@ -152,7 +157,7 @@ public final class Ring implements AutoCloseable {
     }
     if (n == 1) {
       listener.close();
-      return new Ring(0, 1, timeout, bucketBytes, null, null, List.of());
+      return alone(timeout, bucketBytes);
     }
     long deadline = System.nanoTime() + timeout.toNanos();
     int leftRank = (rank - 1 + n) % n;
