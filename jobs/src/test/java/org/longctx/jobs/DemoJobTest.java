@@ -1,6 +1,7 @@
 package org.longctx.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.longctx.jobs.config.ConfigException;
 import org.longctx.jobs.config.ConfigLoader;
 import org.longctx.jobs.config.ExperimentConfig;
 import org.longctx.positional.RopeConfig;
@@ -232,5 +234,12 @@ class DemoJobTest {
     assertEquals("'/a b/it''s'", DemoJob.quoted(Path.of("/a b/it's")));
     ExperimentConfig c = ConfigLoader.parse("", "t", List.of("data.tokenizer=" + DemoJob.quoted(Path.of("/x: y/*.json"))));
     assertEquals("/x: y/*.json", c.data().tokenizer());
+  }
+
+  @Test
+  void theFotStageRefusesAnotherRecipe() {
+    String m = assertThrows(ConfigException.class,
+        () -> DemoJob.fotConfig(List.of("train.recipe=pose"))).getMessage();
+    assertTrue(m.contains("--fot-set train.recipe") && m.contains("got pose"), m);
   }
 }

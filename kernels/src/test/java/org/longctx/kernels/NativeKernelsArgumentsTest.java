@@ -84,6 +84,22 @@ class NativeKernelsArgumentsTest {
   }
 
   @Test
+  void layerOperationsCheckShapesBeforeAnyNativeCall() {
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      NDArray x = m.zeros(new Shape(2, 5, 8));
+      IllegalArgumentException norm = assertThrows(IllegalArgumentException.class,
+          () -> NativeKernels.rmsNorm(x, m.zeros(new Shape(6)), 1e-5f));
+      assertTrue(norm.getMessage().contains("x [..., hidden] and weight [hidden], got (2, 5, 8) and (6)"), norm.getMessage());
+      IllegalArgumentException rope = assertThrows(IllegalArgumentException.class,
+          () -> NativeKernels.rope(m.zeros(new Shape(1, 2, 3, 5)), x, x));
+      assertTrue(rope.getMessage().contains("last axis must be even"), rope.getMessage());
+      IllegalArgumentException gate = assertThrows(IllegalArgumentException.class,
+          () -> NativeKernels.swiGlu(x, m.zeros(new Shape(2, 5, 9))));
+      assertTrue(gate.getMessage().contains("gate and up of one shape"), gate.getMessage());
+    }
+  }
+
+  @Test
   void adamWListsMustBeParallel() {
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
       NDArray p = m.zeros(new Shape(3, 4));
