@@ -65,28 +65,30 @@ std::string dtypeName(at::ScalarType t) {
 // Mean cross-entropy over the rows whose target is not ignoreIndex, computed in float32 from
 // logits of any floating dtype without a float32 copy of the whole [rows, vocab] matrix: rows are
 // processed in chunks, and backward recomputes the softmax chunk by chunk from the saved
-// (low-precision) logits and the per-row float32 log-sum-exp, the approach of Liger Kernel's
-// fused linear cross-entropy (Hsu et al., 2024, arXiv:2410.10989) without the fused matmul.
+// (low-precision) logits, the approach of Liger Kernel's fused linear cross-entropy (Hsu et al.,
+// 2024, arXiv:2410.10989) without the fused matmul. Each chunk is one float32 (log-)softmax
+// kernel read straight from the low-precision logits (at::log_softmax with dtype float32 takes
+// float16 input without a separate cast on CUDA), a gather, and in backward a scatter and a
+// scale: a handful of kernels per chunk, where a cast plus logsumexp took about ten.
 // Semantics follow torch.nn.functional.cross_entropy(reduction="mean", ignore_index=...):
 // when every target is ignored the result is 0/0 = NaN, as in PyTorch.
 struct ChunkedCrossEntropy : public torch::autograd::Function<ChunkedCrossEntropy> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& targets,
                             int64_t ignoreIndex, int64_t chunkRows) {
     const int64_t rows = logits.size(0);
-    const at::Tensor valid = targets.ne(ignoreIndex);           // [rows] bool
+    const at::Tensor valid = targets.ne(ignoreIndex);                     // [rows] bool
     const at::Tensor safe = targets.masked_fill(valid.logical_not(), 0);  // [rows] int64
-    at::Tensor lse = at::empty({rows}, logits.options().dtype(at::kFloat));  // [rows] float32
+    at::Tensor picked = at::empty({rows}, logits.options().dtype(at::kFloat));  // log p(target), float32
     for (int64_t start = 0; start < rows; start += chunkRows) {
       const int64_t len = std::min(chunkRows, rows - start);
-      const at::Tensor x = logits.narrow(0, start, len).to(at::kFloat);  // [len, vocab] float32
-      lse.narrow(0, start, len).copy_(at::logsumexp(x, {1}));
+      const at::Tensor logp = at::log_softmax(logits.narrow(0, start, len), 1, at::kFloat);  // [len, vocab]
+      picked.narrow(0, start, len).copy_(logp.gather(1, safe.narrow(0, start, len).unsqueeze(1)).squeeze(1));
     }
-    const at::Tensor picked = logits.gather(1, safe.unsqueeze(1)).squeeze(1).to(at::kFloat);
     const at::Tensor validF = valid.to(at::kFloat);
     const at::Tensor count = validF.sum();
-    ctx->save_for_backward({logits, safe, validF, lse, count});
+    ctx->save_for_backward({logits, safe, validF, count});
     ctx->saved_data["chunk_rows"] = chunkRows;
-    return ((lse - picked) * validF).sum() / count;
+    return -(picked * validF).sum() / count;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
@@ -94,22 +96,47 @@ struct ChunkedCrossEntropy : public torch::autograd::Function<ChunkedCrossEntrop
     const at::Tensor& logits = saved[0];
     const at::Tensor& safe = saved[1];
     const at::Tensor& validF = saved[2];
-    const at::Tensor& lse = saved[3];
-    const at::Tensor& count = saved[4];
+    const at::Tensor& count = saved[3];
     const int64_t chunkRows = ctx->saved_data["chunk_rows"].toInt();
     const int64_t rows = logits.size(0);
-    const at::Tensor rowScale = validF * (gradOutputs[0].to(at::kFloat) / count);  // [rows]
+    const at::Tensor rowScale = (validF * (gradOutputs[0].to(at::kFloat) / count)).unsqueeze(1);  // [rows, 1]
     at::Tensor grad = at::empty_like(logits, logits.options(), at::MemoryFormat::Contiguous);
     for (int64_t start = 0; start < rows; start += chunkRows) {
       const int64_t len = std::min(chunkRows, rows - start);
-      const at::Tensor x = logits.narrow(0, start, len).to(at::kFloat);
+      const at::Tensor scale = rowScale.narrow(0, start, len);
       // d loss / d logits = (softmax - onehot(target)) * g / count on counted rows
-      at::Tensor p = (x - lse.narrow(0, start, len).unsqueeze(1)).exp_();
-      p.scatter_add_(1, safe.narrow(0, start, len).unsqueeze(1), at::full({len, 1}, -1.0, p.options()));
-      p.mul_(rowScale.narrow(0, start, len).unsqueeze(1));
+      at::Tensor p = at::softmax(logits.narrow(0, start, len), 1, at::kFloat).mul_(scale);
+      p.scatter_add_(1, safe.narrow(0, start, len).unsqueeze(1), scale.neg());
       grad.narrow(0, start, len).copy_(p);
     }
     return {grad, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// Rotary embedding as a function with its own backward. Forward is transformers'
+// x·cos + rotate_half(x)·sin, rotate_half([x1, x2]) = [−x2, x1] over the halves of the last axis.
+// Backward is the transpose: dx = g·cos + rotate_halfᵀ(g·sin), rotate_halfᵀ([y1, y2]) = [y2, −y1]
+// (cos and sin are tables, never trained). Autograd would reach the same values through the
+// recorded cat, slices and negation, but with a zero-filled buffer per slice and a sum per path:
+// twice the kernels, for q and k of every layer.
+struct Rope : public torch::autograd::Function<Rope> {
+  static at::Tensor rotateHalf(const at::Tensor& x) {
+    const int64_t half = x.size(-1) / 2;
+    return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+  }
+
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return x.mul(cos).add(rotateHalf(x).mul(sin));
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list gradOutputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& g = gradOutputs[0];
+    const at::Tensor gs = g.mul(saved[1]);
+    const int64_t half = gs.size(-1) / 2;
+    const at::Tensor back = at::cat({gs.narrow(-1, half, half), gs.narrow(-1, 0, half).neg()}, -1);
+    return {g.mul(saved[0]).add_(back), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -176,18 +203,17 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_attention(JNIEnv*
 // that host time leaves the GPU waiting, docs/gpu.md). All are the same ATen operations in the
 // same order as the pure-DJL path, recorded by autograd the same way.
 
-// RMSNorm as longctx's RmsNorm computes it: in float32, weight · (x / sqrt(mean(x²) + eps)), the
-// quotient rounded to x's dtype before the weight (Hugging Face's LlamaRMSNorm order).
+// RMSNorm: weight · x / sqrt(mean(x²) + eps), with the mean and the division in float32:
+// at::rms_norm, which on GPUs is PyTorch's fused kernel (one kernel forward, one or two backward,
+// where the composed form takes eight and about ten). It rounds once, after the weight; the DJL
+// path (and transformers' LlamaRMSNorm) round the normed value to x's dtype before the weight,
+// so the two differ by that one rounding (docs/gpu.md has the parity).
 JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_rmsNorm(JNIEnv* env, jclass, jlong x, jlong weight,
                                                                         jdouble eps) {
   return guarded<jlong>(env, 0, [&]() -> jlong {
     const at::Tensor& input = tensorAt(x, "x");
     const at::Tensor& w = tensorAt(weight, "weight");
-    const at::Tensor x32 = input.scalar_type() == at::kFloat ? input : input.to(at::kFloat);
-    const at::Tensor rms = x32.square().mean({-1}, true).add(eps).sqrt();
-    const at::Tensor normed = x32.div(rms);
-    const at::Tensor rounded = normed.scalar_type() == input.scalar_type() ? normed : normed.to(input.scalar_type());
-    return toHandle(rounded.mul(w));
+    return toHandle(at::rms_norm(input, {input.size(-1)}, w, static_cast<double>(eps)));
   });
 }
 
@@ -195,10 +221,7 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_rmsNorm(JNIEnv* e
 // x·cos + rotate_half(x)·sin, rotate_half([x1, x2]) = [−x2, x1] over the halves of the last axis.
 JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_rope(JNIEnv* env, jclass, jlong x, jlong cos, jlong sin) {
   return guarded<jlong>(env, 0, [&]() -> jlong {
-    const at::Tensor& input = tensorAt(x, "x");
-    const int64_t half = input.size(-1) / 2;
-    const at::Tensor rotated = at::cat({input.narrow(-1, half, half).neg(), input.narrow(-1, 0, half)}, -1);
-    return toHandle(input.mul(tensorAt(cos, "cos")).add(rotated.mul(tensorAt(sin, "sin"))));
+    return toHandle(Rope::apply(tensorAt(x, "x"), tensorAt(cos, "cos").detach(), tensorAt(sin, "sin").detach()));
   });
 }
 
@@ -302,9 +325,20 @@ JNIEXPORT jlongArray JNICALL Java_org_longctx_kernels_NativeLibrary_float32Gradi
   std::vector<at::Tensor> out;
   const bool ok = guarded<bool>(env, false, [&]() -> bool {
     at::NoGradGuard noGrad;
+    // float32 copies in one multi-tensor copy (a few kernel launches for all parameters, where a
+    // cast per parameter left the GPU waiting for the host between tiny kernels)
+    std::vector<at::Tensor> copies;
+    std::vector<at::Tensor> sources;
     for (const at::Tensor& g : gradientsOf(tensorList(env, params, "param"))) {
-      out.push_back(g.scalar_type() == at::kFloat ? g : g.to(at::kFloat));
+      if (g.scalar_type() == at::kFloat) {
+        out.push_back(g);
+      } else {
+        out.push_back(at::empty_like(g, g.options().dtype(at::kFloat), at::MemoryFormat::Contiguous));
+        copies.push_back(out.back());
+        sources.push_back(g);
+      }
     }
+    if (!copies.empty()) at::_foreach_copy_(copies, sources);
     if (multiplier != 1.0) at::_foreach_mul_(out, at::Scalar(multiplier));
     return true;
   });
@@ -361,8 +395,8 @@ JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_copyInto(JNIEnv* e
     for (size_t i = 0; i < dst.size(); i++) {
       TORCH_CHECK(dst[i].sizes() == src[i].sizes(), "copyInto target ", i, " has shape ", dst[i].sizes(),
                   " but source ", src[i].sizes());
-      dst[i].copy_(src[i]);
     }
+    if (!dst.empty()) at::_foreach_copy_(dst, src);  // one multi-tensor copy, not a launch per tensor
     return 0;
   });
 }
@@ -430,6 +464,12 @@ JNIEXPORT void JNICALL Java_org_longctx_kernels_NativeLibrary_resetPeakMemory(JN
 // Built without NCCL (no nccl.h at build time): the Java side reads 0 and never calls the other
 // NCCL functions (longctx_nccl.cpp).
 JNIEXPORT jint JNICALL Java_org_longctx_kernels_NativeLibrary_ncclVersion(JNIEnv* env, jclass) { return 0; }
+#endif
+
+#ifndef LONGCTX_WITH_PROFILER
+// Built without the profiler (longctx_profiler.cpp): the Java side reads false and never calls
+// the other profiler functions.
+JNIEXPORT jboolean JNICALL Java_org_longctx_kernels_NativeLibrary_profilerAvailable(JNIEnv* env, jclass) { return JNI_FALSE; }
 #endif
 
 }  // extern "C"

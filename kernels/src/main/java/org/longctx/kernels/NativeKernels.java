@@ -278,9 +278,10 @@ public final class NativeKernels {
   }
 
   /**
-   * RMSNorm in one call: {@code weight · round(x / sqrt(mean(x²) + eps))}, the mean and quotient in
-   * float32, rounded to x's dtype before the weight (the operations and order of the pure-DJL
-   * {@code RmsNorm}, so the results are the same bits).
+   * RMSNorm in one call: {@code weight · x / sqrt(mean(x²) + eps)} with the mean and the division
+   * in float32 ({@code at::rms_norm}: PyTorch's fused kernel on GPUs). It rounds once, after the
+   * weight, where the pure-DJL {@code RmsNorm} (and transformers' LlamaRMSNorm) also round the
+   * normed value before the weight: the results agree to that rounding.
    *
    * @param x {@code [..., hidden]}
    * @param weight {@code [hidden]}
@@ -296,7 +297,9 @@ public final class NativeKernels {
 
   /**
    * The rotary embedding in one call: {@code x·cos + rotate_half(x)·sin}, {@code rotate_half([x1, x2]) = [−x2, x1]}
-   * over the halves of the last axis; cos and sin broadcast against x.
+   * over the halves of the last axis; cos and sin broadcast against x and take no gradient. Its
+   * backward is written out ({@code g·cos + rotate_halfᵀ(g·sin)}): the values autograd would
+   * reach through the recorded ops, with half the kernels.
    */
   public static NDArray rope(NDArray x, NDArray cos, NDArray sin) {
     long last = x.getShape().get(x.getShape().dimension() - 1);

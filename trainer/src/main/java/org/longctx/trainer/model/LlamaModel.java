@@ -280,8 +280,9 @@ public final class LlamaModel implements AutoCloseable {
    * Whether RMSNorm, the rotary embedding and SwiGLU's gate run as one native call each
    * ({@code NativeKernels.rmsNorm / rope / swiGlu}) instead of several DJL operations: on by
    * default with the fused kernel (a GPU and the native library), where DJL's per-operation
-   * host cost shows in short steps (docs/gpu.md). The same ATen operations either way, except
-   * SwiGLU's {@code silu}, which the native call computes in one kernel.
+   * host cost shows in short steps (docs/gpu.md). The same values either way up to rounding:
+   * the native RMSNorm is PyTorch's fused kernel (rounded once, after the weight), SwiGLU's
+   * {@code silu} one kernel, and the rope's backward is written out instead of recorded.
    */
   public boolean nativeLayerOps() {
     return nativeLayerOps;

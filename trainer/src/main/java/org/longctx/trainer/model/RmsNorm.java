@@ -19,7 +19,7 @@ final class RmsNorm {
 
   NDArray forward(NDArray x, ForwardPass pass) {
     if (pass.nativeLayerOps()) {
-      return NativeKernels.rmsNorm(x, weight, eps); // the same operations as below, one call
+      return NativeKernels.rmsNorm(x, weight, eps); // PyTorch's fused RMSNorm: the same up to one rounding
     }
     return forward(x);
   }
