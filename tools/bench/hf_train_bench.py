@@ -4,6 +4,7 @@ the same config, random tokens, step and optimizer as longctx's benchmark (mean 
 cross-entropy, backward, clip to 1.0, AdamW lr 1e-3 betas 0.9/0.95 weight decay 0.1, fused),
 float32 master weights with float16 (GradScaler) or bfloat16 autocast, or plain float32.
 Prints one JSON line: tokens/s and ms/step over the timed steps, torch's peak allocation.
+With --profile PATH the timed steps run under torch.profiler and its Chrome trace goes to PATH.
 
 Usage: python3 tools/bench/hf_train_bench.py --hidden 768 --layers 12 --heads 12 \
     --intermediate 2048 --vocab 32000 --batch 8 --seq-len 2048 --warmup 2 --steps 5 --dtype float16
@@ -23,6 +24,7 @@ def main():
                  ("seq-len", 2048), ("warmup", 2), ("steps", 5)]:
         p.add_argument("--" + k, type=int, default=d)
     p.add_argument("--dtype", default="float16", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--profile", help="record the timed steps with torch.profiler into this Chrome trace")
     a = p.parse_args()
     try:
         run(a)
@@ -48,9 +50,14 @@ def run(a):
     losses = []
     torch.cuda.reset_peak_memory_stats(dev)
     start = None
+    profiler = None
     for step in range(a.warmup + a.steps):
         if step == a.warmup:
             torch.cuda.synchronize(dev)
+            if a.profile:
+                profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                                              torch.profiler.ProfilerActivity.CUDA])
+                profiler.__enter__()
             start = time.perf_counter()
         ids = torch.randint(0, a.vocab, (a.batch, a.seq_len), device=dev, generator=gen)
         with torch.autocast("cuda", dtype=amp, enabled=amp is not None):
@@ -64,6 +71,9 @@ def run(a):
         losses.append(loss.item())
     torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - start
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        profiler.export_chrome_trace(a.profile)
     print(json.dumps({"framework": "transformers", "transformers": transformers.__version__, "torch": torch.__version__,
                       "dtype": a.dtype, "tokens_per_s": a.steps * a.batch * a.seq_len / seconds,
                       "seconds_per_step": seconds / a.steps,

@@ -52,6 +52,9 @@ build_native() {
     local nvcc; nvcc="$(readlink -f "$(command -v nvcc)")"
     extra+=("-DCUDAToolkit_ROOT=$(dirname "$(dirname "$nvcc")")" "-DCMAKE_CUDA_COMPILER=$nvcc")
   fi
+  # LONGCTX_CMAKE_ARGS: more -D options for native/ (e.g. -DLONGCTX_PROFILER=OFF)
+  # shellcheck disable=SC2206
+  extra+=(${LONGCTX_CMAKE_ARGS:-})
   local build="$src/build"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
     -DJNI_INCLUDE_DIR="$jni" "${extra[@]}"
@@ -171,7 +174,7 @@ make_bundle() {
   cp -r "$java_home/include" "$out/include"
   cp "$root/tools/gpu/longctx-gpu" "$out/bin/longctx-gpu"
   cp "$root/tools/gpu/bundle.sh" "$out/bundle.sh"
-  mkdir -p "$out/bench" && cp "$root/tools/bench/hf_train_bench.py" "$out/bench/"
+  mkdir -p "$out/bench" && cp "$root/tools/bench/hf_train_bench.py" "$root/tools/bench/trace_summary.py" "$out/bench/"
   chmod +x "$out/bin/longctx-gpu" "$out/bundle.sh"
 
   local total; total="$(size_of "$out")"

@@ -67,7 +67,10 @@ public final class BenchJob {
                 both and their ratios. --parity instead checks the fused kernels against the
                 eager path (logits, gradients, KV-cache decode, AdamW, gradient norms);
                 --pose-factor F instead measures the peak memory of a PoSE step (--seq-len
-                tokens, positions up to F × that) next to a plain and a full-length step
+                tokens, positions up to F × that) next to a plain and a full-length step;
+                --profile DIR also records --profile-steps N (default 3) more steps of each
+                under PyTorch's profiler into Chrome traces in DIR and prints them side by
+                side (GPU busy and idle time, kernels, copies, synchronisations)
 
       --json FILE   also write the figures as JSON
       --keep DIR    generate into DIR and keep it (default: a temporary folder, deleted after)
@@ -86,7 +89,7 @@ public final class BenchJob {
           // bench search (SearchBench)
           "--config", "--set", "--candidates", "--executors",
           // bench gpu (GpuBench)
-          "--model", "--vocab", "--seq-lens", "--dtype", "--script", "--pose-factor"),
+          "--model", "--vocab", "--seq-lens", "--dtype", "--script", "--pose-factor", "--profile", "--profile-steps"),
       BenchJob::run);
 
   private BenchJob() {}

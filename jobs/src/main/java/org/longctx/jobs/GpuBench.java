@@ -25,6 +25,7 @@ import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
 import org.longctx.kernels.NativeKernels;
 import org.longctx.kernels.NcclCommunicator;
+import org.longctx.kernels.Profiler;
 import org.longctx.trainer.ModelConfig;
 import org.longctx.trainer.distributed.NcclCollective;
 import org.longctx.trainer.distributed.Ring;
@@ -223,8 +224,9 @@ public final class GpuBench {
 
   /**
    * RMSNorm, the rope and SwiGLU's gate as one native call each against the DJL operations they
-   * replace, both with the fused kernel: the same ATen operations, so equal up to SwiGLU's
-   * one-kernel {@code silu} (rounded once where the DJL path rounds {@code sigmoid} first).
+   * replace, both with the fused kernel: equal up to rounding (the fused RMSNorm rounds once,
+   * after the weight; SwiGLU's one-kernel {@code silu} where the DJL path rounds {@code sigmoid}
+   * first; the rope's written-out backward sums its two paths in another order).
    */
   private static int layerOpsParity(Device gpu, LlamaConfig config) {
     int failures = 0;
@@ -416,10 +418,18 @@ public final class GpuBench {
       return poseMemory(gpu, shape(args, preset, lengths.get(0)), precision, args.intValue("--pose-factor", 8));
     }
     String python = args.value("--python").orElse("python3");
-    String script = args.value("--script").orElse(defaultScript());
+    String script = args.value("--script").orElse(benchScript("hf_train_bench.py"));
+    Path profile = args.value("--profile").map(Path::of).orElse(null);
+    if (profile != null && !Profiler.available()) {
+      throw new UsageException("--profile: the native library has no profiler (" + NativeKernels.status() + ")");
+    }
     List<Map<String, Object>> rows = new ArrayList<>();
     for (int seqLen : lengths) {
-      rows.add(row(gpu, shape(args, preset, seqLen), precision, python, script));
+      TrainBench.Shape shape = shape(args, preset, seqLen);
+      rows.add(row(gpu, shape, precision, python, script));
+      if (profile != null) {
+        profile(shape, precision, python, script, profile, args.intValue("--profile-steps", 3));
+      }
     }
     if (args.value("--json").isPresent()) {
       Files.writeString(Path.of(args.value("--json").get()), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(rows));
@@ -471,14 +481,39 @@ public final class GpuBench {
     return out;
   }
 
-  /** The transformers script: the repository's, else the GPU bundle's copy (bundle.sh puts it in bench/). */
-  private static String defaultScript() {
-    Path repo = Path.of("tools/bench/hf_train_bench.py");
+  /** A script of tools/bench/: the repository's, else the GPU bundle's copy (bundle.sh puts them in bench/). */
+  private static String benchScript(String name) {
+    Path repo = Path.of("tools/bench", name);
     String bundle = System.getenv("LONGCTX_BUNDLE");
-    if (!Files.exists(repo) && bundle != null && Files.exists(Path.of(bundle, "bench", "hf_train_bench.py"))) {
-      return Path.of(bundle, "bench", "hf_train_bench.py").toString();
+    if (!Files.exists(repo) && bundle != null && Files.exists(Path.of(bundle, "bench", name))) {
+      return Path.of(bundle, "bench", name).toString();
     }
     return repo.toString();
+  }
+
+  /**
+   * {@code --profile DIR}: after a row's timed runs, {@code steps} more steps of each under
+   * PyTorch's profiler (torch.profiler in transformers' process, {@link Profiler} here), written
+   * as Chrome traces {@code DIR/<shape>-transformers.json} and {@code -longctx.json}, then
+   * tools/bench/trace_summary.py prints both side by side: the GPU's busy and idle time per step,
+   * kernels launched, host-device copies and synchronisations, the kernels that take the time.
+   */
+  private static void profile(TrainBench.Shape s, Precision precision, String python, String script, Path dir, int steps)
+      throws Exception {
+    Files.createDirectories(dir);
+    String name = s.hidden() + "x" + s.layers() + "-" + s.batch() + "x" + s.seqLen() + "-" + precision.key();
+    Path theirs = dir.resolve(name + "-transformers.json");
+    Path ours = dir.resolve(name + "-longctx.json");
+    TrainBench.Shape profiled = new TrainBench.Shape(s.hidden(), s.layers(), s.heads(), s.intermediate(), s.vocab(), s.batch(),
+        s.seqLen(), s.warmup(), steps, 1);
+    System.out.printf("profile: %d steps of each after %d warm-up steps → %s%n", steps, s.warmup(), dir);
+    transformers(python, script, profiled, precision, "--profile", theirs.toString());
+    TrainBench.measure("train", 1, profiled, precision, ours);
+    Process p = new ProcessBuilder(python, benchScript("trace_summary.py"), "--steps", "" + steps,
+        "transformers=" + theirs, "longctx=" + ours).redirectErrorStream(true).inheritIO().start();
+    if (p.waitFor() != 0) {
+      System.out.println("profile: trace_summary.py exited with " + p.exitValue());
+    }
   }
 
   /** One benchmark row: transformers, then longctx, on the same shape; prints both and the ratios. */
@@ -539,10 +574,12 @@ public final class GpuBench {
         r.get("last_loss").asDouble());
   }
 
-  private static JsonNode transformers(String python, String script, TrainBench.Shape s, Precision precision) throws Exception {
+  private static JsonNode transformers(String python, String script, TrainBench.Shape s, Precision precision, String... more)
+      throws Exception {
     List<String> cmd = new ArrayList<>(List.of(python, script, "--hidden", "" + s.hidden(), "--layers", "" + s.layers(),
         "--heads", "" + s.heads(), "--intermediate", "" + s.intermediate(), "--vocab", "" + s.vocab(), "--batch", "" + s.batch(),
         "--seq-len", "" + s.seqLen(), "--warmup", "" + s.warmup(), "--steps", "" + s.steps(), "--dtype", precision.key()));
+    cmd.addAll(List.of(more));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     p.waitFor(30, TimeUnit.MINUTES);

@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.longctx.checkpoints.LlamaConfig;
 import org.longctx.data.tokenizer.TokenizerSpec;
+import org.longctx.kernels.Profiler;
 import org.longctx.positional.PoseSample;
 import org.longctx.positional.PoseSampler;
 import org.longctx.positional.RopeConfig;
@@ -316,6 +317,18 @@ final class TrainBench {
    * in {@link #main}.
    */
   static Map<String, Object> measure(String mode, int factor, Shape s, Precision precision) throws IOException {
+    return measure(mode, factor, s, precision, null);
+  }
+
+  /**
+   * {@link #measure(String, int, Shape, Precision)} with the profiler recording the {@code s.steps}
+   * steps after the warm-up into {@code trace} (a Chrome trace; {@code bench gpu --profile}): the
+   * loop runs one step more, and recording stops when that step's batch is made, after the
+   * device has finished the profiled steps. Its timings include the profiler's own cost.
+   *
+   * @param trace null: no profiling
+   */
+  static Map<String, Object> measure(String mode, int factor, Shape s, Precision precision, Path trace) throws IOException {
     int tokens = mode.equals("full") ? s.seqLen * factor : s.seqLen;
     int window = mode.equals("train") ? s.seqLen : s.seqLen * factor;
     RopeConfig rope = mode.equals("train") ? null : RopeConfig.builder("yarn").factor((double) factor).originalMaxPositionEmbeddings(s.seqLen).build();
@@ -347,7 +360,14 @@ final class TrainBench {
 
       @Override
       public MicroBatches start(TrainingSession session) {
+        int[] batches = {0};
         return scope -> {
+          if (trace != null && batches[0] == s.warmup) {
+            Profiler.start(session.model().device());
+          } else if (trace != null && batches[0] == s.warmup + s.steps) {
+            Profiler.stop(session.model().device(), trace);
+          }
+          batches[0]++;
           List<int[]> rows = new ArrayList<>();
           List<long[]> positions = mode.equals("pose") ? new ArrayList<>() : null;
           for (int b = 0; b < s.batch; b++) {
@@ -369,7 +389,7 @@ final class TrainBench {
         };
       }
     };
-    int total = s.warmup + s.steps;
+    int total = s.warmup + s.steps + (trace == null ? 0 : 1);
     // cpu_threads 0: the bench's own --threads (set for the whole process) governs, as on the PyTorch side
     TrainConfig train = new TrainConfig("pretrain", total, 1e-3, 0, s.batch, 1, tokens, "split", "constant", 0, 1.0, 0.1, 0.9,
         0.95, 1e-8, 1.0, 0, 1, Math.max(1, total), false, "float32", 0, new TrainConfig.Synthetic(1.0, Map.of("passkey", 1.0), 256,
@@ -385,7 +405,8 @@ final class TrainBench {
     double seconds = 0;
     for (String line : Files.readAllLines(work.resolve("metrics.jsonl"))) {
       JsonNode m = JSON.readTree(line);
-      if (m.get("step").asLong() > s.warmup) {
+      long step = m.get("step").asLong();
+      if (step > s.warmup && step <= s.warmup + s.steps) {
         seconds += m.get("tokens").asDouble() / m.get("tokens_per_s").asDouble();
       }
     }

@@ -61,4 +61,11 @@ final class NativeLibrary {
   static native void ncclAllReduceMean(long communicator, long[] tensors, long timeoutMs);
 
   static native void ncclClose(long communicator, long timeoutMs);
+
+  /** Whether the library was built with PyTorch's profiler (longctx_profiler.cpp). */
+  static native boolean profilerAvailable();
+
+  static native void profilerStart(boolean cuda);
+
+  static native void profilerStop(String path);
 }
