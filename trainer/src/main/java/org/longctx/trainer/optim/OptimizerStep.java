@@ -2,6 +2,7 @@ package org.longctx.trainer.optim;
 
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 
 /**
  * Everything between the last backward of a step and the next forward, in the order that
@@ -62,14 +63,22 @@ public final class OptimizerStep {
     return apply(loss, lr, grads -> { });
   }
 
+  /** {@link #apply(DoubleSupplier, double, Consumer)} with a loss already on the host. */
+  public StepOutcome apply(double loss, double lr, Consumer<Gradients> beforeNorm) {
+    return apply(() -> loss, lr, beforeNorm);
+  }
+
   /**
    * Finishes the step whose gradients the parameters hold.
    *
-   * @param loss the step's (mean, unscaled) loss; a non-finite loss skips the step
+   * @param loss reads the step's (mean, unscaled) loss; a non-finite loss skips the step. It is
+   *     called once, after the gradients' device work is queued and their norm read: reading a
+   *     loss from a GPU waits for all queued work, and a read before that work was queued left
+   *     the GPU idle while the host prepared it (docs/gpu.md)
    * @param lr learning rate for this step
    * @param beforeNorm sees the unscaled float32 gradients first and may change them in place
    */
-  public StepOutcome apply(double loss, double lr, Consumer<Gradients> beforeNorm) {
+  public StepOutcome apply(DoubleSupplier loss, double lr, Consumer<Gradients> beforeNorm) {
     if (!(lr >= 0) || Double.isInfinite(lr)) {
       throw new IllegalArgumentException("lr: must be finite and >= 0, got " + lr);
     }
@@ -78,18 +87,19 @@ public final class OptimizerStep {
     try (Gradients grads = scaler.unscale(parameters)) {
       beforeNorm.accept(grads);
       double norm = grads.globalNorm();
-      boolean finite = Double.isFinite(norm) && Double.isFinite(loss);
+      double lossValue = loss.getAsDouble();
+      boolean finite = Double.isFinite(norm) && Double.isFinite(lossValue);
       boolean clipped = finite && GradientClipping.clipToNorm(grads, norm, maxGradNorm);
-      if (!finite && Double.isFinite(loss)) {
+      if (!finite && Double.isFinite(lossValue)) {
         // expected now and then with float16 (the scaler backs off); worth a look in float32
-        LOG.warn("non-finite gradient norm with a finite loss ({}, loss scale {}): step skipped; NaN/inf in {}", loss, scaleUsed,
+        LOG.warn("non-finite gradient norm with a finite loss ({}, loss scale {}): step skipped; NaN/inf in {}", lossValue, scaleUsed,
             grads.nonFiniteNames());
       }
       boolean applied = scaler.update(finite);
       if (applied) {
         optimizer.step(grads, lr);
       }
-      return new StepOutcome(applied, norm, clipped, scaleUsed, scaler.scale(), scaler.skippedSteps(),
+      return new StepOutcome(lossValue, applied, norm, clipped, scaleUsed, scaler.scale(), scaler.skippedSteps(),
           optimizer.stepCount());
     } finally {
       Gradients.zero(parameters);

@@ -75,11 +75,14 @@ final class TrainingLoop {
               collector.backward(scaler.scaleLoss(loss.value(), train.gradAccum()));
             }
           }
-          double loss = collective.average(HostReads.scalar(lossSum) / train.gradAccum());
           // replicas may hold different token counts (padding): the step's tokens are their sum
           long stepTokens = Math.round(collective.average(tokens) * collective.worldSize());
           double lr = schedule.lr(step);
-          StepOutcome outcome = optimizer.apply(loss, lr, collective::averageGradients);
+          NDArray stepLoss = lossSum;
+          // the loss is read (on a GPU, a wait for the device) once the optimizer has queued its gradient work
+          StepOutcome outcome = optimizer.apply(() -> collective.average(HostReads.scalar(stepLoss) / train.gradAccum()), lr,
+              collective::averageGradients);
+          double loss = outcome.loss();
           step++;
           losses.add(loss);
           if (metrics != null) {

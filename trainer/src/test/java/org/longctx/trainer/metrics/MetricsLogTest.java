@@ -33,7 +33,7 @@ class MetricsLogTest {
       clock.addAndGet(1_000_000_000L);  // 1 s
       log.record(2, 3.25, 2e-4, 0.5, 4096, 65536, false, 0);
       clock.addAndGet(1_000_000_000L);
-      log.record(3, Double.NaN, 3e-4, 4096, new StepOutcome(false, Double.NaN, false, 65536, 32768, 1, 2));
+      log.record(3, Double.NaN, 3e-4, 4096, new StepOutcome(Double.NaN, false, Double.NaN, false, 65536, 32768, 1, 2));
       TrainSummary summary = log.finish();
 
       List<String> lines = Files.readAllLines(dir.resolve(MetricsLog.METRICS_FILE));

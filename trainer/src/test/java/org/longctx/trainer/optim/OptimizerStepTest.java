@@ -79,6 +79,32 @@ class OptimizerStepTest {
     }
   }
 
+  /** A loss read through a supplier: read once, after the gradient norm, and reported in the outcome. */
+  @Test
+  void lossSupplierIsReadOnceAfterTheNorm() {
+    try (NDManager manager = NDManager.newBaseManager()) {
+      List<NamedParameter> params = parameters(manager, CASE, DataType.FLOAT32);
+      List<float[]> before = snapshot(params);
+      try (AdamW adamw = new AdamW(params, config(CASE))) {
+        OptimizerStep step = new OptimizerStep(adamw, LossScaler.disabled(), Double.POSITIVE_INFINITY);
+        backward(params, floatMap(CASE.get("grads").get(0)));
+        List<String> order = new java.util.ArrayList<>();
+        StepOutcome out = step.apply(() -> {
+          order.add("loss");
+          return Double.NaN;
+        }, 1e-2, grads -> order.add("gradients"));
+        assertEquals(List.of("gradients", "loss"), order);
+        assertTrue(Double.isNaN(out.loss()));
+        assertFalse(out.applied(), "a NaN loss read through the supplier skips the step");
+        assertWeights(before, params);
+        backward(params, floatMap(CASE.get("grads").get(0)));
+        out = step.apply(() -> 2.5, 1e-2, grads -> { });
+        assertEquals(2.5, out.loss());
+        assertTrue(out.applied());
+      }
+    }
+  }
+
   /** float16 gradients of loss * 2^16 overflow: skip and halve until they fit, then grow back. */
   @Test
   void float16OverflowSkipsBacksOffThenRecovers() {
