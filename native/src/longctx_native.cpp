@@ -200,8 +200,9 @@ JNIEXPORT jlong JNICALL Java_org_longctx_kernels_NativeLibrary_attention(JNIEnv*
 
 // The layer operations of the forward pass as one call each (each is several DJL operations, and
 // every DJL operation is a JNI crossing plus a Java array to manage and close; on small GPU steps
-// that host time leaves the GPU waiting, docs/gpu.md). All are the same ATen operations in the
-// same order as the pure-DJL path, recorded by autograd the same way.
+// that host time leaves the GPU waiting, docs/gpu.md). They compute what the pure-DJL path
+// computes, up to rounding: RMSNorm is PyTorch's fused kernel, silu one kernel, and the rope's
+// backward is written out (each says how below).
 
 // RMSNorm: weight · x / sqrt(mean(x²) + eps), with the mean and the division in float32:
 // at::rms_norm, which on GPUs is PyTorch's fused kernel (one kernel forward, one or two backward,

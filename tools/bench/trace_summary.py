@@ -17,7 +17,9 @@ import json
 from collections import defaultdict
 
 GPU_CATS = {"kernel", "gpu_memcpy", "gpu_memset"}
-WAITS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaMemcpy", "cudaStreamWaitEvent")
+# host calls that block until the device is done (a synchronous cudaMemcpy; cudaMemcpyAsync from
+# pageable memory, which PyTorch follows with a stream synchronisation, is counted by the latter)
+WAITS = {"cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaMemcpy"}
 
 
 def load(path):
@@ -32,8 +34,8 @@ def kernel_key(name):
 
 
 def summarise(events, steps):
-    gpu = sorted((e["ts"], e["ts"] + e.get("dur", 0), e) for e in events
-                 if e.get("ph") == "X" and e.get("cat") in GPU_CATS)
+    gpu = sorted(((e["ts"], e["ts"] + e.get("dur", 0), e) for e in events
+                  if e.get("ph") == "X" and e.get("cat") in GPU_CATS), key=lambda x: x[:2])
     if not gpu:
         return None
     start, end = gpu[0][0], max(x[1] for x in gpu)
@@ -51,8 +53,7 @@ def summarise(events, steps):
             k[0] += 1
             k[1] += t - s
     runtime = [e for e in events if e.get("ph") == "X" and e.get("cat") in ("cuda_runtime", "cuda_driver")]
-    waits = [e for e in runtime if e["name"].startswith(WAITS) and not e["name"].startswith("cudaMemcpyAsync")
-             or e["name"] == "cudaMemcpyAsync" and e.get("dur", 0) > 50]
+    waits = [e for e in runtime if e["name"] in WAITS]
     copies = [e for e in gpu if e[2]["cat"] == "gpu_memcpy"]
     cpu_ops = [e for e in events if e.get("ph") == "X" and e.get("cat") == "cpu_op"]
     span = end - start
